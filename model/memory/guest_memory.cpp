@@ -1,0 +1,116 @@
+#include "model/memory/guest_memory.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+
+namespace aerov::model {
+
+std::string_view to_string(MemError e) {
+  switch (e) {
+    case MemError::kOk: return "ok";
+    case MemError::kUnmapped: return "range not mapped in guest memory";
+    case MemError::kOverflow: return "address + length overflows 64 bits";
+    case MemError::kBadRegion: return "invalid region (empty, unaligned, wrapping or overlapping)";
+    case MemError::kHostNoMemory: return "host could not reserve guest memory";
+  }
+  return "unknown";
+}
+
+GuestMemory::~GuestMemory() {
+  for (const Region& r : regions_) {
+    if (r.owned) munmap(r.host, r.size);
+  }
+}
+
+MemError GuestMemory::add_ram(uint64_t gpa, uint64_t size) {
+  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0 || gpa + size < gpa ||
+      size > SIZE_MAX) {
+    return MemError::kBadRegion;
+  }
+  // Reserve without committing: pages are backed on first touch.
+  void* host = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (host == MAP_FAILED) return MemError::kHostNoMemory;
+  const MemError e = add_region(Region{gpa, size, static_cast<uint8_t*>(host), true});
+  if (e != MemError::kOk) munmap(host, size);
+  return e;
+}
+
+MemError GuestMemory::add_external(uint64_t gpa, uint64_t size, uint8_t* host) {
+  if (size == 0 || host == nullptr || gpa + size < gpa) return MemError::kBadRegion;
+  return add_region(Region{gpa, size, host, false});
+}
+
+MemError GuestMemory::add_region(Region r) {
+  // r.gpa + r.size does not wrap (checked by callers); "end" may be 2^64,
+  // represented as 0 only when gpa + size == 2^64, which the wrap check
+  // rejects, so ends are plain comparisons.
+  for (const Region& o : regions_) {
+    if (r.gpa < o.gpa + o.size && o.gpa < r.gpa + r.size) return MemError::kBadRegion;
+  }
+  regions_.push_back(r);
+  std::sort(regions_.begin(), regions_.end(),
+            [](const Region& a, const Region& b) { return a.gpa < b.gpa; });
+  return MemError::kOk;
+}
+
+const GuestMemory::Region* GuestMemory::find(uint64_t gpa) const {
+  // Few regions (RAM below and above the PCI hole, a handful of vhost-user
+  // regions): a linear scan beats anything cleverer.
+  for (const Region& r : regions_) {
+    if (gpa >= r.gpa && gpa - r.gpa < r.size) return &r;
+  }
+  return nullptr;
+}
+
+uint8_t* GuestMemory::translate(uint64_t gpa, uint64_t len) const {
+  const Region* r = find(gpa);
+  if (r == nullptr) return nullptr;
+  const uint64_t offset = gpa - r->gpa;
+  if (len > r->size - offset) return nullptr;
+  return r->host + offset;
+}
+
+template <typename Fn>
+MemError GuestMemory::for_each_piece(uint64_t gpa, uint64_t len, Fn&& fn) const {
+  if (gpa + len < gpa) return MemError::kOverflow;
+  // Validate the whole range before touching any byte, so a failed access
+  // has no partial effect.
+  for (uint64_t at = gpa, left = len; left != 0;) {
+    const Region* r = find(at);
+    if (r == nullptr) return MemError::kUnmapped;
+    const uint64_t n = std::min(left, r->size - (at - r->gpa));
+    at += n;
+    left -= n;
+  }
+  if (len == 0 && find(gpa) == nullptr) return MemError::kUnmapped;
+  for (uint64_t at = gpa, done = 0; done != len;) {
+    const Region* r = find(at);
+    const uint64_t n = std::min(len - done, r->size - (at - r->gpa));
+    fn(r->host + (at - r->gpa), done, n);
+    at += n;
+    done += n;
+  }
+  return MemError::kOk;
+}
+
+MemError GuestMemory::check(uint64_t gpa, uint64_t len) const {
+  return for_each_piece(gpa, len, [](uint8_t*, uint64_t, uint64_t) {});
+}
+
+MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
+  auto* out = static_cast<uint8_t*>(dst);
+  return for_each_piece(gpa, len, [out](uint8_t* host, uint64_t done, uint64_t n) {
+    std::memcpy(out + done, host, n);
+  });
+}
+
+MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
+  const auto* in = static_cast<const uint8_t*>(src);
+  return for_each_piece(gpa, len, [in](uint8_t* host, uint64_t done, uint64_t n) {
+    std::memcpy(host, in + done, n);
+  });
+}
+
+}  // namespace aerov::model

@@ -1,0 +1,77 @@
+// Sparse 64-bit guest-physical address space (contract DMA-1, DMA-2).
+//
+// Guest RAM is a short list of regions anywhere in the 64-bit space. A RAM
+// region is reserved address space that the host backs page by page on
+// first touch, so a guest with RAM above 4 GiB costs only what it uses. Every
+// access is bounds-checked with overflow-safe arithmetic and reports a typed
+// error; nothing here trusts an address or a length.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace aerov::model {
+
+enum class MemError : uint8_t {
+  kOk = 0,
+  kUnmapped,     // some byte of the range lies in no region
+  kOverflow,     // gpa + len wraps past 2^64
+  kBadRegion,    // add_*: zero size, unaligned, wrapping or overlapping
+  kHostNoMemory, // add_ram: the host refused the reservation
+};
+
+std::string_view to_string(MemError e);
+
+class GuestMemory {
+ public:
+  static constexpr uint64_t kPageSize = 4096;
+
+  GuestMemory() = default;
+  ~GuestMemory();
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+
+  // Adds zero-filled RAM at [gpa, gpa + size); both page-aligned.
+  MemError add_ram(uint64_t gpa, uint64_t size);
+  // Maps host memory the caller owns and keeps alive (e.g. a vhost-user
+  // memfd region) at [gpa, gpa + size).
+  MemError add_external(uint64_t gpa, uint64_t size, uint8_t* host);
+
+  // Host address of [gpa, gpa + len) when the whole range lies in one
+  // region, else nullptr. len 0 is valid inside a region. Regions are never
+  // removed, so a returned pointer stays valid for the object's lifetime.
+  uint8_t* translate(uint64_t gpa, uint64_t len) const;
+
+  // Classifies [gpa, gpa + len): kOk when every byte is mapped (possibly
+  // across adjacent regions).
+  MemError check(uint64_t gpa, uint64_t len) const;
+
+  MemError read(uint64_t gpa, void* dst, uint64_t len) const;
+  MemError write(uint64_t gpa, const void* src, uint64_t len);
+
+  template <typename T>
+  MemError read_obj(uint64_t gpa, T* out) const { return read(gpa, out, sizeof(T)); }
+  template <typename T>
+  MemError write_obj(uint64_t gpa, const T& v) { return write(gpa, &v, sizeof(T)); }
+
+  struct Region {
+    uint64_t gpa;
+    uint64_t size;
+    uint8_t* host;
+    bool owned;
+  };
+  const std::vector<Region>& regions() const { return regions_; }
+
+ private:
+  MemError add_region(Region r);
+  const Region* find(uint64_t gpa) const;
+  template <typename Fn>
+  MemError for_each_piece(uint64_t gpa, uint64_t len, Fn&& fn) const;
+
+  std::vector<Region> regions_;  // sorted by gpa, non-overlapping
+};
+
+}  // namespace aerov::model
