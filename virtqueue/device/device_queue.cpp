@@ -172,7 +172,8 @@ ChainError DeviceQueue::walk(uint16_t head, DescChain& out) {
     visited_indirect_.assign(cfg_.size, 0);
     walk_stamp_ = 1;
   }
-  // A chain holds at most N descriptors in all (direct + indirect): this
+  // A chain holds at most N buffer descriptors in all, direct plus indirect
+  // entries (the descriptor that points at a table is not a buffer): this
   // budget bounds the walk even if every other check were wrong.
   uint32_t budget = cfg_.size;
   bool seen_writable = false;
@@ -180,14 +181,14 @@ ChainError DeviceQueue::walk(uint16_t head, DescChain& out) {
   for (;;) {
     if (visited_[i] == walk_stamp_) return ChainError::kLoop;
     visited_[i] = walk_stamp_;
-    if (budget == 0) return ChainError::kChainTooLong;
-    --budget;
     const VirtqDesc d = load_desc(&desc_[i]);
     if ((d.flags & kDescFIndirect) != 0) {
       if (!cfg_.indirect) return ChainError::kIndirectNotNegotiated;
       if ((d.flags & kDescFNext) != 0) return ChainError::kIndirectWithNext;
       return walk_indirect(d, budget, out, seen_writable);
     }
+    if (budget == 0) return ChainError::kChainTooLong;
+    --budget;
     if (const ChainError e = add_segment(d, out, seen_writable); e != ChainError::kNone) return e;
     if ((d.flags & kDescFNext) == 0) return ChainError::kNone;
     if (d.next >= cfg_.size) return ChainError::kNextOutOfRange;

@@ -1,0 +1,12 @@
+// Compiles every header that ships in the Windows drivers under the
+// freestanding flags, so a header that pulls in hosted code fails the build
+// (and the mingw-w64 check) even before any driver source includes it.
+#include "aerov/contract/windows_device_contract.hpp"
+#include "virtqueue/driver/driver_queue.hpp"
+#include "virtqueue/layout.hpp"
+#include "virtqueue/ordering.hpp"
+
+namespace aerov {
+// Keeps one symbol in the object so the archive is not empty.
+unsigned freestanding_headers_probe() { return contract::kMajor; }
+}  // namespace aerov

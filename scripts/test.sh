@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: set up, build, run every CTest test (unit, property,
+# conformance, fuzz-corpus replay, freestanding cross-compile, benchmark
+# smoke). With CI=true (or AEROV_FULL=1) also runs the suite under
+# ASan+UBSan and a short libFuzzer run (FUZZ_SECONDS, default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+run_preset() {
+  cmake --preset "$1" >/dev/null
+  cmake --build --preset "$1"
+  ctest --preset "$1"
+}
+
+run_preset default
+if [ "${CI:-}" = "true" ] || [ "${AEROV_FULL:-}" = "1" ]; then
+  run_preset asan
+  fuzz/run.sh
+fi
