@@ -14,10 +14,25 @@ void write_file(const std::string& path, const std::string& text) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
-int conform(const std::string& filter, const std::string& json_path,
+// One line per check: name, a tab, comma-separated rule IDs.
+std::string check_list() {
+  std::string out;
+  for (const auto& c : aerov::conformance::all_checks()) {
+    out += c.name + "\t";
+    for (size_t i = 0; i < c.rules.size(); ++i) out += (i ? "," : "") + c.rules[i];
+    out += "\n";
+  }
+  return out;
+}
+
+int conform(const std::string& filter, bool exact, const std::string& json_path,
             const std::string& junit_path, bool verbose) {
   using namespace aerov::conformance;
-  const Report r = run_checks(all_checks(), filter);
+  std::vector<Check> checks = all_checks();
+  if (exact) {
+    std::erase_if(checks, [&](const Check& c) { return c.name != filter; });
+  }
+  const Report r = run_checks(checks, exact ? "" : filter);
   print_rule_table(r, std::cout, verbose);
   if (!json_path.empty()) write_file(json_path, to_json(r).dump(2) + "\n");
   if (!junit_path.empty()) write_file(junit_path, to_junit(r));
@@ -42,19 +57,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string filter, json_path, junit_path;
-  bool verbose = false;
+  std::string list_file;
+  bool verbose = false, exact = false, list = false;
   auto* conform_cmd =
       app.add_subcommand("conform", "Run the conformance checks and print the rule table");
   conform_cmd->add_option("--filter", filter, "Run only checks whose name contains this text");
   conform_cmd->add_option("--json", json_path, "Also write the report as JSON to this file");
   conform_cmd->add_option("--junit", junit_path, "Also write a JUnit XML report to this file");
+  conform_cmd->add_flag("--exact", exact, "Match --filter against whole check names");
+  conform_cmd->add_flag("--list", list, "List the checks (name, tab, rule IDs) and exit");
+  conform_cmd->add_option("--list-file", list_file, "Write that list to this file and exit");
   conform_cmd->add_flag("-v,--verbose", verbose, "List every check, not only failures");
 
   auto* rules_cmd = app.add_subcommand("rules", "List the contract's rule IDs");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*conform_cmd) return conform(filter, json_path, junit_path, verbose);
+    if (*conform_cmd && (list || !list_file.empty())) {
+      if (list_file.empty()) std::cout << check_list();
+      else write_file(list_file, check_list());
+      return 0;
+    }
+    if (*conform_cmd) return conform(filter, exact, json_path, junit_path, verbose);
     if (*rules_cmd) list_rules();
     return 0;
   } catch (const std::exception& e) {

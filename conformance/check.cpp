@@ -1,5 +1,7 @@
 #include "conformance/check.hpp"
 
+#include "conformance/suites/suites.hpp"
+
 namespace aerov::conformance {
 
 void Outcome::expect(bool ok, const std::string& what) {
@@ -10,7 +12,9 @@ void Outcome::expect(bool ok, const std::string& what) {
 
 std::vector<Check> all_checks() {
   std::vector<Check> checks;
-  for (auto& c : virtqueue_checks()) checks.push_back(std::move(c));
+  for (auto suite : {virtqueue_checks, transport_checks, transport_capability_checks}) {
+    for (Check& c : suite()) checks.push_back(std::move(c));
+  }
   return checks;
 }
 

@@ -26,8 +26,6 @@ struct Check {
   std::function<Outcome()> run;
 };
 
-std::vector<Check> virtqueue_checks();
-
 // Every check of every suite, in a stable order.
 std::vector<Check> all_checks();
 

@@ -17,7 +17,9 @@ cmake --build "$out"
 
 mapfile -t objects < <(find "$out" -name '*.obj' -o -name '*.o' | sort)
 [ "${#objects[@]}" -gt 0 ] || { echo "no objects were built"; exit 1; }
-bad=$("$nm" -u "${objects[@]}" | awk 'NF == 2 {print $2}' | sed 's/^_//' | sort -u |
+# Undefined symbols not defined by another object of the set.
+symbols() { "$nm" "$@" "${objects[@]}" | awk 'NF >= 2 {print $NF}' | sed 's/^_//' | sort -u; }
+bad=$(comm -23 <(symbols -u) <(symbols --defined-only) |
       grep -vxE 'memcpy|memset|memmove|memcmp' || true)
 if [ -n "$bad" ]; then
   echo "freestanding code ($arch) references symbols a kernel driver cannot link:"

@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "conformance/suites/virtqueue_suites.hpp"
+#include "conformance/suites/suites.hpp"
 #include "virtqueue/testing/ring_builder.hpp"
 
 namespace aerov::conformance {

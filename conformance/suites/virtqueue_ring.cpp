@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "aerov/contract/windows_device_contract.hpp"
-#include "conformance/suites/virtqueue_suites.hpp"
+#include "conformance/suites/suites.hpp"
 #include "virtqueue/testing/ring_builder.hpp"
 
 namespace aerov::conformance {

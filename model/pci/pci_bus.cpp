@@ -1,0 +1,63 @@
+#include "model/pci/pci_bus.hpp"
+
+namespace aerov::model::pci {
+
+PciError PciBus::attach(Bdf bdf, PciFunction* function) {
+  if (!bdf.valid()) return PciError::kBadBdf;
+  if (function == nullptr) return PciError::kNullFunction;
+  if (!functions_.try_emplace(bdf.key(), function).second) return PciError::kOccupied;
+  return PciError::kOk;
+}
+
+PciFunction* PciBus::find(Bdf bdf) const {
+  if (!bdf.valid()) return nullptr;
+  const auto it = functions_.find(bdf.key());
+  if (it == functions_.end()) return nullptr;
+  if (bdf.function == 0) return it->second;
+  const auto f0 = functions_.find(Bdf{bdf.bus, bdf.device, 0}.key());
+  if (f0 == functions_.end()) return nullptr;
+  const bool multi_function = f0->second->config().header_type() & reg::kHeaderTypeMultiFunction;
+  return multi_function ? it->second : nullptr;
+}
+
+uint32_t PciBus::config_read(Bdf bdf, uint16_t offset, unsigned width) const {
+  PciFunction* function = find(bdf);
+  if (function == nullptr) return static_cast<uint32_t>(all_ones(width));
+  return function->config_read(offset, width);
+}
+
+void PciBus::config_write(Bdf bdf, uint16_t offset, unsigned width, uint32_t value) {
+  if (PciFunction* function = find(bdf)) function->config_write(offset, width, value);
+}
+
+std::optional<MmioTarget> PciBus::decode(uint64_t address, unsigned width) const {
+  for (const auto& [key, function] : functions_) {
+    const Bdf bdf = Bdf::from_key(key);
+    if (find(bdf) == nullptr || !function->memory_space_enabled()) continue;  // BAR-4
+    for (uint8_t bar = 0; bar < PciFunction::kBarCount; ++bar) {
+      const auto spec = function->bar_spec(bar);
+      if (!spec) continue;
+      const uint64_t base = function->bar_address(bar);
+      if (address < base || address - base >= spec->size) continue;
+      const uint64_t offset = address - base;
+      // Starts inside this BAR: claimed whole or not at all.
+      if (!function->bar_contains(bar, offset, width)) return std::nullopt;
+      return MmioTarget{bdf, function, bar, offset};
+    }
+  }
+  return std::nullopt;
+}
+
+uint64_t PciBus::mmio_read(uint64_t address, unsigned width) {
+  const auto target = decode(address, width);
+  if (!target) return all_ones(width);
+  return target->function->mmio_read(target->bar, target->offset, width);
+}
+
+bool PciBus::mmio_write(uint64_t address, unsigned width, uint64_t value) {
+  const auto target = decode(address, width);
+  if (!target) return false;
+  return target->function->mmio_write(target->bar, target->offset, width, value);
+}
+
+}  // namespace aerov::model::pci

@@ -1,0 +1,56 @@
+// The PCI segment the CPU sees: config space by bus/device/function and MMIO
+// routed to whichever function's BAR decodes an address. Flat: any bus
+// number may hold functions, no bridges are modelled.
+//
+// Deterministic answers to the edge cases:
+// - Absent or hidden functions read all-ones (vendor 0xFFFF); writes drop.
+// - Functions 1..7 of a device are visible only while function 0 is present
+//   and has the multi-function bit (header type bit 7). Hiding them at the
+//   bus makes every scanner, not just ours, see what a real enumerator sees.
+// - Config accesses must be naturally aligned, width 1/2/4 (hence never
+//   straddle a DWORD or run past byte 255); others read all-ones, writes drop.
+// - MMIO is claimed only when every byte of the access lies in one enabled
+//   BAR. Unclaimed reads, including accesses that straddle a BAR's edge,
+//   return all-ones (a master abort on a PC); unclaimed writes are dropped.
+// - If misprogrammed BARs overlap, the first function in BDF order and then
+//   the lowest BAR index wins.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "model/pci/bdf.hpp"
+#include "model/pci/pci_error.hpp"
+#include "model/pci/pci_function.hpp"
+
+namespace aerov::model::pci {
+
+struct MmioTarget {
+  Bdf bdf;
+  PciFunction* function = nullptr;
+  uint8_t bar = 0;
+  uint64_t offset = 0;  // from the BAR's base
+};
+
+class PciBus {
+ public:
+  // Non-owning: the machine owns its devices and outlives the bus's use.
+  PciError attach(Bdf bdf, PciFunction* function);
+
+  // The function at bdf if it is visible to software, else nullptr.
+  PciFunction* find(Bdf bdf) const;
+
+  uint32_t config_read(Bdf bdf, uint16_t offset, unsigned width) const;
+  void config_write(Bdf bdf, uint16_t offset, unsigned width, uint32_t value);
+
+  std::optional<MmioTarget> decode(uint64_t address, unsigned width) const;
+  uint64_t mmio_read(uint64_t address, unsigned width);
+  // Returns whether a function claimed the write.
+  bool mmio_write(uint64_t address, unsigned width, uint64_t value);
+
+ private:
+  std::map<uint16_t, PciFunction*> functions_;  // by Bdf::key(): scan order
+};
+
+}  // namespace aerov::model::pci
