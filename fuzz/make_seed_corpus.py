@@ -136,7 +136,7 @@ class Dev:
         self.s.u16(nxt)
 
     def _op(self, op):
-        self.s.rng(op, 0, 7, 8)
+        self.s.rng(op, 0, 8, 8)
 
     def desc(self, i, addr, length, flags=0, nxt=0):
         self._op(0)
@@ -183,6 +183,11 @@ class Dev:
 
     def reconfigure(self):
         self._op(7)
+        return self
+
+    def poll(self, suppressed=True):
+        self._op(8)
+        self.s.boolean(suppressed)
         return self
 
 
@@ -335,8 +340,8 @@ def device_seeds():
         ["dev region gpa=0x12000", pop("chain", 0) + " segs=1 r=0 w=512",
          pop("chain", 1) + " segs=2 r=8 w=8"])
     S["dev_valid_event_idx"] = (
-        Dev(event_idx=True).desc(0, BUF, 8).desc(1, B(0x2100), 8, WRITE).avail(0, 1).run()
-            .push(0, 0).push(0, 8),
+        Dev(event_idx=True).poll(True).desc(0, BUF, 8).desc(1, B(0x2100), 8, WRITE).avail(0, 1)
+            .run().push(0, 0).poll(False).push(0, 8),
         ["event_idx=1", pop("chain", 1), "dev push head=1 len=8: ok"])
     S["dev_valid_out_of_order_completion"] = (
         Dev().avail(0, 1, 2).run().push(2, 0).push(0, 0).push(0, 0).push(5, 0, outstanding=False)
@@ -392,9 +397,8 @@ def device_seeds():
         Dev(indirect=True).entry(TABLE, 0, BUF, 8, NEXT, 2).entry(TABLE, 1, BUF, 8)
             .desc(0, TABLE, 32, INDIRECT).avail(0).run(),
         [pop("chain-error", 0, "next index out of range")])
-    # The limit of N counts buffer descriptors (DeviceQueue since cc49ed9; see
-    # kIndirectDescriptorCountsTowardN in virtqueue_fuzz.cpp): INDIRECT + N
-    # entries is valid, one more buffer descriptor in front of it is not.
+    # Decision (d): the limit of N counts buffer descriptors, so INDIRECT + N
+    # entries is valid and one more buffer descriptor in front of it is not.
     full = Dev(indirect=True)
     for j in range(8):
         full.entry(TABLE, j, BUF, 8, NEXT if j < 7 else 0, j + 1 if j < 7 else 0)

@@ -127,13 +127,10 @@ constexpr uint8_t kRegionAdjacent = 7;  // right after the previously mapped reg
 constexpr uint8_t kRegionBig = 9;       // "pages" value: sparse RAM, 2 GiB + 1 page
 constexpr uint64_t kBigRegionBytes = (2ull << 30) + 4096;
 
-// Which descriptors count toward a chain's limit of N. DeviceQueue::walk
-// (since commit cc49ed9) counts buffer descriptors only, so an INDIRECT
-// descriptor plus a full N-entry table is a valid chain, which is what
-// DriverQueue::add produces when indirect_max >= N. docs/contract.md project
-// decision (d) also counts the descriptor carrying INDIRECT. The harness
-// follows the code; flip this if decision (d) wins (then DriverQueue::add
-// must stop putting N segments in one table, or honest mode will flag it).
+// Which descriptors count toward a chain's limit of N: docs/contract.md
+// project decision (d) counts buffer descriptors only, so an INDIRECT
+// descriptor plus a full N-entry table is a valid chain (DriverQueue::add
+// builds one when indirect_max >= N; honest mode checks the device takes it).
 constexpr bool kIndirectDescriptorCountsTowardN = false;
 
 struct RefChain {
@@ -252,9 +249,8 @@ void DeviceHalf::configure() {
   if (stopped_) FUZZ_CHECK(q_.pop(chain_) == vq::PopStatus::kRingError);
 }
 
-// The reference walker: the contract's chain rules (VQ-4, VQ-7, project
-// decisions (a)-(c) in docs/contract.md, and the N limit as above) written
-// independently of
+// The reference walker: the contract's chain rules (VQ-4, VQ-7 and project
+// decisions (a)-(d) in docs/contract.md) written independently of
 // DeviceQueue::walk. Only ok/not-ok and the ok segments are compared, so the
 // order in which it finds an error does not matter.
 RefChain DeviceHalf::ref_walk(uint16_t head) const {
@@ -362,6 +358,7 @@ vq::PopStatus DeviceHalf::pop_one() {
   if (!stopped_) {
     pending = static_cast<uint16_t>(read16(cfg_.avail + 2) - last_avail_);
     head = read16(cfg_.avail + 4 + 2ull * (last_avail_ & (cfg_.size - 1)));
+    FUZZ_CHECK(q_.num_available() == (pending > cfg_.size ? 0 : pending));
   }
   const vq::PopStatus s = q_.pop(chain_);
   if (s == vq::PopStatus::kRingError) {
@@ -498,7 +495,7 @@ void DeviceHalf::run() {
 
   const uint16_t mask = static_cast<uint16_t>(cfg_.size - 1);
   for (int ops = 0; ops < kMaxOps && in_.remaining_bytes() > 0; ++ops) {
-    switch (in_.ConsumeIntegralInRange<uint8_t>(0, 7)) {
+    switch (in_.ConsumeIntegralInRange<uint8_t>(0, 8)) {
       case 0: {  // write a ring descriptor
         const uint16_t i = in_.ConsumeIntegralInRange<uint16_t>(0, mask);
         const vq::VirtqDesc d = pick_desc();
@@ -552,6 +549,13 @@ void DeviceHalf::run() {
       case 7:  // the driver resets the device and re-enables the queue
         configure();
         break;
+      case 8: {  // the device polls: VRING_USED_F_NO_NOTIFY on or off
+        const bool suppressed = in_.ConsumeBool();
+        q_.set_notify_suppressed(suppressed);
+        if (q_.configured()) FUZZ_CHECK(read16(cfg_.used) == (suppressed ? vq::kUsedFNoNotify : 0));
+        if (stopped_) FUZZ_CHECK(!q_.should_interrupt());
+        break;
+      }
     }
     FUZZ_CHECK(q_.in_flight() == outstanding_.size());
   }

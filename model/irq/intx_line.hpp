@@ -29,7 +29,8 @@ class IntxLine {
   // state is final before the sink runs.
   using LevelSink = std::function<void(bool level)>;
 
-  // Bounds the fan-in; 32 is more functions than one PCI slot's pin can carry.
+  // Bounds the fan-in. A PC folds all slots onto a handful of PIRQ lines, so
+  // 32 sharers of one line is already far more than a machine builds.
   static constexpr size_t kMaxSources = 32;
 
   explicit IntxLine(LevelSink sink = {}) : sink_(std::move(sink)) {}

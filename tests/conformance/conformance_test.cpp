@@ -1,6 +1,8 @@
 // The conformance machinery itself. The checks run as CTest tests of their
 // own, one per check, labelled with their rule IDs (cli/CMakeLists.txt).
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "aerov/contract/windows_device_contract.hpp"
@@ -56,4 +58,24 @@ TEST_CASE("a failing check fails its rules and is reported", "[conformance]") {
 TEST_CASE("a check naming an unknown rule is rejected", "[conformance]") {
   const std::vector<Check> checks = {{"fake.bad", {"NOPE-1"}, [] { return Outcome{}; }}};
   CHECK_THROWS_AS(run_checks(checks), std::invalid_argument);
+}
+
+TEST_CASE("every MUST and P rule of an implemented section has a check", "[conformance][registry]") {
+  const Report r = run_checks({});  // the rule table without running anything
+  std::map<std::string, size_t> covered;
+  for (const Check& c : all_checks()) {
+    for (const auto& id : c.rules) ++covered[id];
+  }
+  size_t required = 0;
+  for (const auto& rule : aerov::contract::kRules) {
+    const bool implemented =
+        std::any_of(std::begin(kImplementedSections), std::end(kImplementedSections),
+                    [&](const char* s) { return std::string(s) == rule.section; });
+    if (!implemented || rule.kind == 'S') continue;
+    ++required;
+    INFO(rule.id << " (" << rule.section << ") has no conformance check");
+    CHECK(covered[rule.id] > 0);
+  }
+  CHECK(required >= 40);
+  CHECK(r.rules.size() == aerov::contract::kNumRules);
 }

@@ -591,6 +591,7 @@ struct Victims {
   uint16_t a_second;  // A's second descriptor (not a head)
   uint16_t d;         // published, popped, indirect: 16 writable bytes
   uint16_t e;         // published, popped: readable only
+  uint16_t f;         // published, popped: writable only, 30 bytes
   uint16_t b;         // completed and returned already (free again)
   uint16_t c;         // added but never published
   uint16_t next_used; // used ring position of the next entry
@@ -642,6 +643,8 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
        used_entry(&Victims::d, 17)},
       {"used.len on a readable-only chain", BrokenReason::kUsedLenTooLarge,
        used_entry(&Victims::e, 1)},
+      {"used.len past a writable-only chain's bytes", BrokenReason::kUsedLenTooLarge,
+       used_entry(&Victims::f, 31)},
       {"used.idx N plus 1 ahead", BrokenReason::kUsedIdxAhead, used_idx_ahead(N + 1)},
       {"used.idx 65535 ahead", BrokenReason::kUsedIdxAhead, used_idx_ahead(0xFFFF)},
       {"transport saw DEVICE_NEEDS_RESET", BrokenReason::kMarkedByOwner,
@@ -651,19 +654,20 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   // Indirect tables for chains of 3..4 segments.
   Rig rig(options(N, 4, 3));
 
-  // A, B, D, E published; C added behind them but not published.
+  // A, B, D, E, F published; C added behind them but not published.
   const std::vector<std::vector<Seg>> requests = {
       {R(64), W(300)},        // A
       {R(50)},                // B
       {R(16), W(8), W(8)},    // D (indirect)
       {R(20)},                // E
+      {W(10), W(20)},         // F
       {W(10)},                // C
   };
   std::vector<std::vector<Segment>> placed;
   for (size_t i = 0; i < requests.size(); ++i) {
     placed.push_back(rig.place(requests[i]));
     REQUIRE(rig.add(placed.back(), cookie(i)) == DriverStatus::kOk);
-    if (i == 3) rig.driver.publish();
+    if (i == 4) rig.driver.publish();
   }
   Victims v{};
   v.a = rig.pop().head;
@@ -671,11 +675,12 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   v.b = rig.pop().head;
   v.d = rig.pop().head;
   v.e = rig.pop().head;
-  v.c = rig.avail_slot(4);
+  v.f = rig.pop().head;
+  v.c = rig.avail_slot(5);
   REQUIRE(rig.device.push(v.b, 0));  // B completes normally
   std::multiset<void*> returned{rig.take().cookie};
   v.next_used = 1;
-  REQUIRE(std::set<uint16_t>{v.a, v.a_second, v.b, v.d, v.e}.size() == 5);
+  REQUIRE(std::set<uint16_t>{v.a, v.a_second, v.b, v.d, v.e, v.f}.size() == 6);
   REQUIRE(v.c != v.b);
   REQUIRE(v.c != N - 1);
 
@@ -692,7 +697,7 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   CHECK(rig.driver.get_used(&u) == DriverStatus::kBroken);
   CHECK(rig.add(rig.place({R(1)}), cookie(50)) == DriverStatus::kBroken);
   rig.driver.publish();
-  CHECK(rig.avail_idx() == 4);  // C stays unpublished
+  CHECK(rig.avail_idx() == 5);  // C stays unpublished
   CHECK(!rig.driver.kick_needed());
   CHECK(rig.driver.broken_reason() == h.reason);  // the first reason sticks
   CHECK(rig.driver.num_free() == free_before);
@@ -710,7 +715,8 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   void* none = cookie(999);
   CHECK(rig.driver.detach_unused(&none) == DriverStatus::kEmpty);
   CHECK(none == nullptr);
-  CHECK(returned == std::multiset<void*>{cookie(0), cookie(1), cookie(2), cookie(3), cookie(4)});
+  CHECK(returned ==
+        std::multiset<void*>{cookie(0), cookie(1), cookie(2), cookie(3), cookie(4), cookie(5)});
 
   rig.reset_and_reinit();
   CHECK(!rig.driver.broken());
@@ -726,8 +732,9 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
     recovered.insert(rig.take().cookie);
   }
   // Only B had completed before the break; everything else comes back now.
-  CHECK(unfinished == std::vector<size_t>{0, 2, 3, 4});
-  CHECK(recovered == std::multiset<void*>{cookie(0), cookie(2), cookie(3), cookie(4)});
+  CHECK(unfinished == std::vector<size_t>{0, 2, 3, 4, 5});
+  CHECK(recovered ==
+        std::multiset<void*>{cookie(0), cookie(2), cookie(3), cookie(4), cookie(5)});
   CHECK(rig.driver.get_used(&u) == DriverStatus::kEmpty);
   CHECK(rig.driver.num_free() == N);
 }

@@ -9,10 +9,11 @@
 // descriptor count, and whether a notification or interrupt is due.
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -49,9 +50,11 @@ struct Variant {
   bool event_idx;
 };
 
+using Segments = std::shared_ptr<const std::vector<Segment>>;  // shared: models are copied a lot
+
 struct Chain {
   uintptr_t id;  // also the cookie
-  std::vector<Segment> segs;
+  Segments segs;
   uint32_t writable;
   uint16_t descs;  // ring descriptors it holds
 };
@@ -68,9 +71,9 @@ struct Model {
   Variant v;
   uintptr_t next_id = 1;
   std::vector<Chain> added;         // in the ring, not yet published
-  std::deque<Chain> published;      // published, not yet popped (avail order)
+  std::vector<Chain> published;     // published, not yet popped (avail order)
   std::vector<Chain> in_flight;     // popped by the device, not completed
-  std::deque<Completion> completed; // pushed by the device, not yet taken (used order)
+  std::vector<Completion> completed; // pushed by the device, not yet taken (used order)
 
   // Notification state. Exact without EVENT_IDX; with it, the model knows
   // when a notification cannot be skipped without losing a wakeup.
@@ -169,29 +172,31 @@ struct Checked : Cmd {
 };
 
 struct Add : Checked<Add> {
-  std::vector<Segment> segs;
+  Segments segs;
 
   explicit Add(const Model&) {
     // 1..8 segments, short chains more often so a small ring cycles.
     const int count = *rc::gen::weightedOneOf<int>(
         {{1, rc::gen::inRange(1, kMaxSegments + 1)}, {2, rc::gen::inRange(1, 4)}});
     const int readable = *rc::gen::inRange(0, count + 1);
+    std::vector<Segment> v;
     for (int i = 0; i < count; ++i) {
       // Unaligned addresses and lengths, zero-length segments included (DMA-1).
-      segs.push_back(Segment{kBufferRam + *rc::gen::inRange<uint64_t>(0, kBufferSpan),
-                             *rc::gen::inRange<uint32_t>(0, kMaxSegLen + 1), i >= readable});
+      v.push_back(Segment{kBufferRam + *rc::gen::inRange<uint64_t>(0, kBufferSpan),
+                          *rc::gen::inRange<uint32_t>(0, kMaxSegLen + 1), i >= readable});
     }
+    segs = std::make_shared<const std::vector<Segment>>(std::move(v));
   }
-  bool fits(const Model& m) const { return m.held() + m.descs_for(segs.size()) <= m.v.size; }
+  bool fits(const Model& m) const { return m.held() + m.descs_for(segs->size()) <= m.v.size; }
   void apply(Model& m) const override {
     if (!fits(m)) return;
     uint32_t writable = 0;
-    for (const Segment& s : segs) writable += s.device_writable ? s.len : 0;
-    m.added.push_back(Chain{m.next_id++, segs, writable, m.descs_for(segs.size())});
+    for (const Segment& s : *segs) writable += s.device_writable ? s.len : 0;
+    m.added.push_back(Chain{m.next_id++, segs, writable, m.descs_for(segs->size())});
   }
   void exec(const Model& s0, Sut& sut) const {
     const DriverStatus st =
-        sut.driver.add(segs.data(), static_cast<uint16_t>(segs.size()), cookie(s0.next_id));
+        sut.driver.add(segs->data(), static_cast<uint16_t>(segs->size()), cookie(s0.next_id));
     if (!fits(s0)) {
       ++coverage.no_space;
       RC_ASSERT(st == DriverStatus::kNoSpace);
@@ -202,7 +207,7 @@ struct Add : Checked<Add> {
   }
   void show(std::ostream& os) const override {
     os << "add [";
-    for (const Segment& s : segs) os << (s.device_writable ? " W" : " R") << s.len;
+    for (const Segment& s : *segs) os << (s.device_writable ? " W" : " R") << s.len;
     os << " ]";
   }
 };
@@ -279,7 +284,7 @@ struct DevicePop : Checked<DevicePop> {
     }
     m.device_idle = false;
     m.in_flight.push_back(m.published.front());
-    m.published.pop_front();
+    m.published.erase(m.published.begin());
   }
   void exec(const Model& s0, Sut& sut) const {
     const PopStatus st = sut.device.pop(sut.chain);
@@ -291,17 +296,18 @@ struct DevicePop : Checked<DevicePop> {
     // The device sees exactly the segments the driver added, in order.
     const Chain& expected = s0.published.front();
     const DescChain& got = sut.chain;
-    RC_ASSERT(got.segments.size() == expected.segs.size());
-    for (size_t i = 0; i < expected.segs.size(); ++i) {
-      RC_ASSERT(got.segments[i].addr == expected.segs[i].addr);
-      RC_ASSERT(got.segments[i].len == expected.segs[i].len);
-      RC_ASSERT(got.segments[i].writable == expected.segs[i].device_writable);
+    const std::vector<Segment>& segs = *expected.segs;
+    RC_ASSERT(got.segments.size() == segs.size());
+    for (size_t i = 0; i < segs.size(); ++i) {
+      RC_ASSERT(got.segments[i].addr == segs[i].addr);
+      RC_ASSERT(got.segments[i].len == segs[i].len);
+      RC_ASSERT(got.segments[i].writable == segs[i].device_writable);
     }
     RC_ASSERT(got.writable_bytes == expected.writable);
     RC_ASSERT(got.head < s0.v.size);
     for (const auto& [id, head] : sut.head_of) RC_ASSERT(head != got.head);
     sut.head_of[expected.id] = got.head;
-    if (expected.descs == 1 && expected.segs.size() > 1) ++coverage.indirect;
+    if (expected.descs == 1 && segs.size() > 1) ++coverage.indirect;
     // Chain k sits at avail position k - 1: past N its slot index wrapped.
     if (expected.id > s0.v.size) ++coverage.slot_wraps;
   }
@@ -372,7 +378,7 @@ struct GetUsed : Checked<GetUsed> {
       }
       return;
     }
-    m.completed.pop_front();
+    m.completed.erase(m.completed.begin());
     m.driver_idle = false;  // it polled: no wakeup owed for what it took
   }
   void exec(const Model& s0, Sut& sut) const {

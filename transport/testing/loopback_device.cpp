@@ -31,6 +31,7 @@ void LoopbackDevice::bump_counter() {
 }
 
 void LoopbackDevice::queue_notify(uint16_t q, DeviceTransport& t) {
+  if (on_notify) on_notify(q);
   virtqueue::DeviceQueue& ring = t.queue(q);
   virtqueue::DescChain chain;
   std::vector<uint8_t> bytes;

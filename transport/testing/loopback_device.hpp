@@ -4,6 +4,7 @@
 // Device configuration: {le32 generation_counter (R), le32 scratch (RW)}.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "transport/device/virtio_device.hpp"
@@ -27,6 +28,9 @@ class LoopbackDevice final : public VirtioDevice {
 
   // Host side: changes the configuration at run time (CFG-4).
   void bump_counter();
+
+  // Observes every queue_notify before it is served (for invariants).
+  std::function<void(uint16_t q)> on_notify;
 
   bool active() const { return transport_ != nullptr; }
   uint32_t served() const { return served_; }
