@@ -4,28 +4,12 @@
 
 #include <stdint.h>
 
+#include "model/pci/config_registers.hpp"
+
 namespace aerov::transport {
 
-// PCI configuration header offsets and bits used by the transport.
-inline constexpr uint16_t kPciVendorId = 0x00;
-inline constexpr uint16_t kPciDeviceId = 0x02;
-inline constexpr uint16_t kPciCommand = 0x04;
-inline constexpr uint16_t kPciStatus = 0x06;
-inline constexpr uint16_t kPciRevisionId = 0x08;
-inline constexpr uint16_t kPciClassProgIf = 0x09;
-inline constexpr uint16_t kPciHeaderType = 0x0E;
-inline constexpr uint16_t kPciBar0 = 0x10;
-inline constexpr uint16_t kPciSubsystemVendorId = 0x2C;
-inline constexpr uint16_t kPciSubsystemId = 0x2E;
-inline constexpr uint16_t kPciCapabilityPointer = 0x34;
-inline constexpr uint16_t kPciInterruptPin = 0x3D;
-inline constexpr uint16_t kPciCommandMemory = 1u << 1;
-inline constexpr uint16_t kPciCommandBusMaster = 1u << 2;
-inline constexpr uint16_t kPciCommandIntxDisable = 1u << 10;
-inline constexpr uint16_t kPciStatusCapList = 1u << 4;
-inline constexpr uint16_t kPciStatusInterrupt = 1u << 3;
-inline constexpr uint8_t kPciCapIdVendor = 0x09;
-inline constexpr uint8_t kPciCapIdMsix = 0x11;
+// Generic PCI header registers: model/pci/config_registers.hpp (pci::reg).
+namespace reg = model::pci::reg;
 
 // struct virtio_pci_cap: {u8 cap_vndr, cap_next, cap_len, cfg_type, bar, id,
 // padding[2]; le32 offset; le32 length}, then le32 notify_off_multiplier for

@@ -42,7 +42,7 @@ struct ConfigImage final : PciAccess {
   void cap(uint8_t at, uint8_t next, VirtioCapType type, uint8_t bar, uint32_t offset,
            uint32_t length, uint32_t multiplier = 4) {
     const bool notify = type == VirtioCapType::kNotify;
-    cfg[at] = kPciCapIdVendor;
+    cfg[at] = reg::kCapIdVendorSpecific;
     cfg[at + 1] = next;
     cfg[at + 2] = notify ? kVirtioNotifyCapLenMin : kVirtioCapLenMin;
     cfg[at + kVirtioCapCfgType] = static_cast<uint8_t>(type);
@@ -56,8 +56,8 @@ struct ConfigImage final : PciAccess {
 // The contract's layout: caps at 0x40, 0x50, 0x64, 0x74 in BAR0.
 ConfigImage contract_image() {
   ConfigImage m;
-  m.cfg[kPciStatus] = kPciStatusCapList;
-  m.cfg[kPciCapabilityPointer] = 0x40;
+  m.cfg[reg::kStatus] = reg::kStatusCapabilitiesList;
+  m.cfg[reg::kCapabilitiesPointer] = 0x40;
   m.bars[0] = BarInfo{bar0::kSize, true, true};
   m.cap(0x40, 0x50, VirtioCapType::kCommon, 0, 0x0000, 0x100);
   m.cap(0x50, 0x64, VirtioCapType::kNotify, 0, 0x1000, 0x100);
@@ -70,11 +70,11 @@ ConfigImage contract_image() {
 // strides, a PCI_CFG access capability, no BAR0.
 ConfigImage qemu_image() {
   ConfigImage m;
-  m.cfg[kPciStatus] = kPciStatusCapList;
-  m.cfg[kPciCapabilityPointer] = 0x98;
+  m.cfg[reg::kStatus] = reg::kStatusCapabilitiesList;
+  m.cfg[reg::kCapabilitiesPointer] = 0x98;
   m.bars[1] = BarInfo{0x1000, true, false};
   m.bars[4] = BarInfo{0x4000, true, true};
-  m.cfg[0x98] = kPciCapIdMsix;
+  m.cfg[0x98] = reg::kCapIdMsix;
   m.cfg[0x99] = 0x84;
   m.cap(0x84, 0x70, VirtioCapType::kPci, 0, 0, 0);
   m.cap(0x70, 0x60, VirtioCapType::kNotify, 4, 0x3000, 0x1000, 4);
@@ -108,11 +108,11 @@ std::vector<CapCase> cases() {
       {"contract-layout-permissive", contract(none), P, CapError::kNone},
       {"qemu-layout-permissive", qemu_image, P, CapError::kNone},
       {"qemu-layout-strict", qemu_image, S, CapError::kStrictBar},
-      {"status-capability-bit-clear", contract([](auto& m) { m.cfg[kPciStatus] = 0; }), P,
+      {"status-capability-bit-clear", contract([](auto& m) { m.cfg[reg::kStatus] = 0; }), P,
        CapError::kNoCapabilityList},
-      {"capability-pointer-zero", contract([](auto& m) { m.cfg[kPciCapabilityPointer] = 0; }), P,
+      {"capability-pointer-zero", contract([](auto& m) { m.cfg[reg::kCapabilitiesPointer] = 0; }), P,
        CapError::kNoCapabilityList},
-      {"first-pointer-misaligned", contract([](auto& m) { m.cfg[kPciCapabilityPointer] = 0x42; }),
+      {"first-pointer-misaligned", contract([](auto& m) { m.cfg[reg::kCapabilitiesPointer] = 0x42; }),
        P, CapError::kPointerMisaligned},
       {"next-pointer-misaligned", contract([](auto& m) { m.cfg[0x51] = 0x65; }), P,
        CapError::kPointerMisaligned},
@@ -126,7 +126,7 @@ std::vector<CapCase> cases() {
       {"cap-runs-past-config-space",
        contract([](auto& m) {
          m.cfg[0x75] = 0xF8;
-         m.cfg[0xF8] = kPciCapIdVendor;
+         m.cfg[0xF8] = reg::kCapIdVendorSpecific;
          m.cfg[0xFA] = 16;
        }),
        P, CapError::kCapTooShort},
@@ -144,7 +144,7 @@ std::vector<CapCase> cases() {
       {"common-shorter-than-its-fields",
        contract([](auto& m) { m.put32(0x40 + kVirtioCapLength, 0x30); }), P,
        CapError::kRegionTooSmall},
-      {"missing-common", contract([](auto& m) { m.cfg[kPciCapabilityPointer] = 0x50; }), P,
+      {"missing-common", contract([](auto& m) { m.cfg[reg::kCapabilitiesPointer] = 0x50; }), P,
        CapError::kMissingCommon},
       {"missing-notify", contract([](auto& m) { m.cfg[0x41] = 0x64; }), P,
        CapError::kMissingNotify},

@@ -100,22 +100,22 @@ Outcome identity() {
       const auto& c = fn.config();
       const std::string where = std::string(dev.name) + " function " +
                                 std::to_string(dev.functions[f].function);
-      out.expect(c.u16(kPciVendorId) == 0x1AF4 && c.u16(kPciSubsystemVendorId) == 0x1AF4,
+      out.expect(c.u16(reg::kVendorId) == 0x1AF4 && c.u16(reg::kSubsystemVendorId) == 0x1AF4,
                  where + ": vendor IDs (PCI-1)");
-      out.expect(c.u16(kPciDeviceId) == 0x1040 + dev.virtio_type && c.u16(kPciDeviceId) >= 0x1040,
-                 where + ": device ID " + hex(c.u16(kPciDeviceId)) + " (PCI-2)");
-      out.expect(c.u8(kPciRevisionId) == 0x01, where + ": revision (PCI-3)");
-      out.expect(c.u16(kPciSubsystemId) == dev.functions[f].subsystem_id,
+      out.expect(c.u16(reg::kDeviceId) == 0x1040 + dev.virtio_type && c.u16(reg::kDeviceId) >= 0x1040,
+                 where + ": device ID " + hex(c.u16(reg::kDeviceId)) + " (PCI-2)");
+      out.expect(c.u8(reg::kRevisionId) == 0x01, where + ": revision (PCI-3)");
+      out.expect(c.u16(reg::kSubsystemId) == dev.functions[f].subsystem_id,
                  where + ": subsystem ID (PCI-4)");
-      out.expect(c.u8(kPciInterruptPin) == 1 && (c.u16(kPciStatus) & kPciStatusCapList) != 0 &&
-                     c.u8(kPciCapabilityPointer) >= 0x40,
+      out.expect(c.u8(reg::kInterruptPin) == 1 && (c.u16(reg::kStatus) & reg::kStatusCapabilitiesList) != 0 &&
+                     c.u8(reg::kCapabilitiesPointer) >= 0x40,
                  where + ": interrupt pin / capability list (PCI-5)");
-      const bool multi = (c.u8(kPciHeaderType) & 0x80) != 0;
+      const bool multi = (c.u8(reg::kHeaderType) & 0x80) != 0;
       out.expect(multi == (dev.num_functions > 1 && dev.functions[f].function == 0),
                  where + ": multi-function bit (PCI-6)");
-      out.expect(c.u8(kPciClassProgIf) == dev.class_prog_if &&
-                     c.u8(kPciClassProgIf + 1) == dev.class_sub &&
-                     c.u8(kPciClassProgIf + 2) == dev.class_base,
+      out.expect(c.u8(reg::kProgIf) == dev.class_prog_if &&
+                     c.u8(reg::kProgIf + 1) == dev.class_sub &&
+                     c.u8(reg::kProgIf + 2) == dev.class_base,
                  where + ": class code (PCI-7)");
     }
   }
@@ -132,7 +132,7 @@ Outcome bar0_shape() {
                  f.bars[0].size == 0x4000,
              "BAR0 must be the only BAR, 64-bit memory, 0x4000 bytes (BAR-1)");
   for (uint16_t bar = 2; bar < 6; ++bar) {
-    out.expect(rig.bus.config_read(VirtioPciRig::kBdf, kPciBar0 + 4 * bar, 4) == 0,
+    out.expect(rig.bus.config_read(VirtioPciRig::kBdf, reg::kBar0 + 4 * bar, 4) == 0,
                "BAR" + std::to_string(bar) + " must read 0 (no other BAR, no I/O BAR)");
   }
   VirtioPciDriver drv;
@@ -162,15 +162,15 @@ Outcome command_register_gating() {
   Outcome out;
   Driven d;
   out.expect(d.bring_up() == TransportError::kNone, "bring-up");
-  const auto cmd = static_cast<uint16_t>(d.pci().config_read(kPciCommand, 2));
-  d.pci().config_write(kPciCommand, 2, cmd & ~kPciCommandMemory);
+  const auto cmd = static_cast<uint16_t>(d.pci().config_read(reg::kCommand, 2));
+  d.pci().config_write(reg::kCommand, 2, cmd & ~reg::kCommandMemorySpace);
   out.expect(d.bar0_read(common::kNumQueues, 2) == 0xFFFF,
              "BAR0 answered with Memory Space off (BAR-4)");
-  d.pci().config_write(kPciCommand, 2, cmd & ~kPciCommandBusMaster);
+  d.pci().config_write(reg::kCommand, 2, cmd & ~reg::kCommandBusMaster);
   const uint32_t served = d.rig.device.served();
   d.echo(0, 7);
   out.expect(d.rig.device.served() == served, "device did DMA with Bus Master off (BAR-4)");
-  d.pci().config_write(kPciCommand, 2, cmd);
+  d.pci().config_write(reg::kCommand, 2, cmd);
   d.driver.notify(0);
   vq::UsedBuffer u{};
   out.expect(d.queues[0].get_used(&u) == vq::DriverStatus::kOk,
@@ -447,8 +447,8 @@ Outcome msix_exclusive() {
   d.rig.bus.mmio_write(entry1 + 0, 4, 0xFEE00000);
   d.rig.bus.mmio_write(entry1 + 8, 4, 0x41);
   d.rig.bus.mmio_write(entry1 + 12, 4, 0);  // unmask
-  uint8_t cap = d.pci().config_read(kPciCapabilityPointer, 1);
-  while (cap != 0 && d.pci().config_read(cap, 1) != kPciCapIdMsix) cap = d.pci().config_read(cap + 1, 1);
+  uint8_t cap = d.pci().config_read(reg::kCapabilitiesPointer, 1);
+  while (cap != 0 && d.pci().config_read(cap, 1) != reg::kCapIdMsix) cap = d.pci().config_read(cap + 1, 1);
   out.expect(cap != 0, "no MSI-X capability");
   d.pci().config_write(cap + 2, 2, 0x8000);  // enable
   // Queue vectors were written before MSI-X was on; read back and program again.

@@ -1,8 +1,9 @@
 // Type 0 configuration header offsets and bits (PCI Local Bus 3.0 section
-// 6.2), named as the spec names them.
+// 6.2), named as the spec names them. Freestanding: the device models and
+// the driver code (transport/driver) share this one table.
 #pragma once
 
-#include <cstdint>
+#include <stdint.h>
 
 namespace aerov::model::pci::reg {
 

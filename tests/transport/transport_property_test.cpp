@@ -119,7 +119,7 @@ void check_invariants(VirtioPciRig& rig) {
   RC_ASSERT((f.isr() & 0xFC) == 0);
   const bool msix_on = f.msix() != nullptr && f.msix()->enabled();
   const bool intx_disabled =
-      (rig.bus.config_read(VirtioPciRig::kBdf, kPciCommand, 2) & kPciCommandIntxDisable) != 0;
+      (rig.bus.config_read(VirtioPciRig::kBdf, reg::kCommand, 2) & reg::kCommandInterruptDisable) != 0;
   RC_ASSERT(rig.intx_level() == (f.isr() != 0 && !msix_on && !intx_disabled));
 }
 
@@ -130,7 +130,7 @@ void run(const RigOptions& options, const std::vector<Access>& accesses) {
   rig.device.on_notify = [&](uint16_t q) {
     const VirtioPciFunction& f = *rig.function;
     const bool bus_master =
-        (rig.bus.config_read(VirtioPciRig::kBdf, kPciCommand, 2) & kPciCommandBusMaster) != 0;
+        (rig.bus.config_read(VirtioPciRig::kBdf, reg::kCommand, 2) & reg::kCommandBusMaster) != 0;
     if (!f.queue_enabled(q) || (f.device_status() & kStatusDriverOk) == 0 ||
         (f.device_status() & kStatusNeedsReset) != 0 || !bus_master) {
       served_illegally = true;

@@ -5,8 +5,10 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -53,7 +55,9 @@ struct Seg {
 constexpr Seg R(uint32_t len) { return {false, len}; }
 constexpr Seg W(uint32_t len) { return {true, len}; }
 
+// Distinct non-null cookies, and back.
 void* cookie(uintptr_t i) { return reinterpret_cast<void*>(0x1000 + i); }
+size_t index_of(void* cookie) { return reinterpret_cast<uintptr_t>(cookie) - 0x1000; }
 
 // Guest memory with RAM below 4 GiB, just below and above 4 GiB (adjacent
 // regions) and far above it, a driver ring and a device ring over it.
@@ -699,6 +703,7 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   rig.driver.publish();
   CHECK(rig.avail_idx() == 5);  // C stays unpublished
   CHECK(!rig.driver.kick_needed());
+  rig.driver.mark_broken();
   CHECK(rig.driver.broken_reason() == h.reason);  // the first reason sticks
   CHECK(rig.driver.num_free() == free_before);
   CHECK(rig.driver.num_outstanding() == outstanding_before);
@@ -708,7 +713,7 @@ TEST_CASE("virtqueue driver: a hostile used ring breaks the queue and reset reco
   std::vector<size_t> unfinished;
   for (void* c = nullptr; rig.driver.detach_unused(&c) == DriverStatus::kOk;) {
     returned.insert(c);
-    unfinished.push_back(reinterpret_cast<uintptr_t>(c) - 0x1000);
+    unfinished.push_back(index_of(c));
   }
   CHECK(rig.driver.num_free() == N);
   CHECK(rig.driver.num_outstanding() == 0);

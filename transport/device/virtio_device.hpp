@@ -36,6 +36,9 @@ class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
 
+  // Virtio device type (net 1, blk 2, input 18, snd 25); PCI device ID is
+  // 0x1040 + type (PCI-2).
+  virtual uint16_t device_type() const = 0;
   virtual uint64_t device_features() const = 0;
   virtual uint16_t num_queues() const = 0;
   virtual uint16_t queue_size(uint16_t q) const = 0;

@@ -69,7 +69,7 @@ void VirtioPciFunction::build_config_space(const PciIdentity& id) {
   // CAP-1, BAR-2, NTF-1: the four virtio capabilities, all in BAR0.
   const auto add = [&](VirtioCapType t, uint32_t off, uint32_t len, std::optional<uint32_t> m) {
     const auto body = virtio_cap_body(t, off, len, m);
-    cfg.add_capability(kPciCapIdVendor, body);
+    cfg.add_capability(reg::kCapIdVendorSpecific, body);
   };
   add(VirtioCapType::kCommon, bar0::kCommonOffset, bar0::kCommonLength, std::nullopt);
   add(VirtioCapType::kNotify, bar0::kNotifyOffset, bar0::kNotifyLength,

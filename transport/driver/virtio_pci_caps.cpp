@@ -76,13 +76,13 @@ CapError check_strict(PciAccess& pci, const VirtioPciCaps& c) {
 }  // namespace
 
 CapError parse_virtio_caps(PciAccess& pci, ValidationMode mode, VirtioPciCaps* out) {
-  if ((pci.config_read(kPciStatus, 2) & kPciStatusCapList) == 0) {
+  if ((pci.config_read(reg::kStatus, 2) & reg::kStatusCapabilitiesList) == 0) {
     return CapError::kNoCapabilityList;
   }
   Found found[4] = {};
   uint32_t multiplier = 0;
   uint64_t visited = 0;  // bit i: a capability at offset 0x40 + 4i was seen
-  uint32_t ptr = cfg8(pci, kPciCapabilityPointer);
+  uint32_t ptr = cfg8(pci, reg::kCapabilitiesPointer);
   if (ptr == 0) return CapError::kNoCapabilityList;
   for (uint32_t n = 0; ptr != 0; ++n) {
     if ((ptr & 3) != 0) return CapError::kPointerMisaligned;
@@ -92,7 +92,7 @@ CapError parse_virtio_caps(PciAccess& pci, ValidationMode mode, VirtioPciCaps* o
     visited |= bit;
     const uint8_t id = cfg8(pci, ptr);
     const uint32_t next = cfg8(pci, ptr + 1);
-    if (id == kPciCapIdVendor) {
+    if (id == reg::kCapIdVendorSpecific) {
       const uint8_t cap_len = cfg8(pci, ptr + 2);
       const uint8_t type = cfg8(pci, ptr + kVirtioCapCfgType);
       const bool notify = type == static_cast<uint8_t>(VirtioCapType::kNotify);

@@ -50,9 +50,9 @@ TransportError VirtioPciDriver::attach(PciAccess& pci, ValidationMode mode,
                                        uint8_t known_revision) {
   pci_ = &pci;
   mode_ = mode;
-  const uint16_t vendor = static_cast<uint16_t>(pci.config_read(kPciVendorId, 2));
-  device_id_ = static_cast<uint16_t>(pci.config_read(kPciDeviceId, 2));
-  revision_ = static_cast<uint8_t>(pci.config_read(kPciRevisionId, 1));
+  const uint16_t vendor = static_cast<uint16_t>(pci.config_read(reg::kVendorId, 2));
+  device_id_ = static_cast<uint16_t>(pci.config_read(reg::kDeviceId, 2));
+  revision_ = static_cast<uint8_t>(pci.config_read(reg::kRevisionId, 1));
   if (vendor != kVirtioVendor || device_id_ < kModernDeviceIdFirst ||
       device_id_ > kModernDeviceIdLast) {
     return TransportError::kNotVirtio;

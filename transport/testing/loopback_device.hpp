@@ -17,6 +17,7 @@ class LoopbackDevice final : public VirtioDevice {
 
   explicit LoopbackDevice(std::vector<uint16_t> queue_sizes, uint64_t features);
 
+  uint16_t device_type() const override { return 2; }  // presents as blk-shaped
   uint64_t device_features() const override { return features_; }
   uint16_t num_queues() const override { return static_cast<uint16_t>(sizes_.size()); }
   uint16_t queue_size(uint16_t q) const override { return q < sizes_.size() ? sizes_[q] : 0; }
