@@ -473,6 +473,21 @@ Outcome msix_exclusive() {
   return out;
 }
 
+Outcome config_generation_retry() {
+  Outcome out;
+  Driven d;
+  d.bring_up();
+  d.rig.device.unstable_reads = 3;  // the first three reads race a change
+  uint32_t counter = 0;
+  out.expect(d.driver.read_device_config(0, &counter, 4) == TransportError::kNone &&
+                 counter == 3 && d.rig.function->config_generation() == 3,
+             "the driver must re-read until config_generation is stable (CFG-4)");
+  d.rig.device.unstable_reads = 1000;  // a device that never settles
+  out.expect(d.driver.read_device_config(0, &counter, 4) == TransportError::kConfigUnstable,
+             "an ever-changing config must end in kConfigUnstable, not a hang");
+  return out;
+}
+
 // ---- Versioning and drivers -------------------------------------------------
 
 Outcome revision_gate() {
@@ -524,6 +539,7 @@ std::vector<Check> transport_checks() {
       {"transport.irq.isr-and-intx", {"ISR-1", "ISR-2", "IRQ-1", "IRQ-2", "IRQ-3", "CFG-4"},
        isr_and_intx},
       {"transport.irq.msix-exclusive", {"IRQ-4"}, msix_exclusive},
+      {"transport.driver.config-generation-retry", {"CFG-4"}, config_generation_retry},
       {"transport.driver.revision-gate", {"VER-1"}, revision_gate},
       {"transport.driver.bring-up-intx-only", {"DRV-1", "DRV-2"}, driver_bring_up_intx_only},
   };

@@ -9,6 +9,10 @@ LoopbackDevice::LoopbackDevice(std::vector<uint16_t> queue_sizes, uint64_t featu
     : sizes_(std::move(queue_sizes)), features_(features) {}
 
 uint64_t LoopbackDevice::config_read(uint32_t offset, unsigned width) {
+  if (unstable_reads > 0) {
+    --unstable_reads;
+    bump_counter();
+  }
   uint8_t image[8];
   std::memcpy(image, &counter_, 4);
   std::memcpy(image + 4, &scratch_, 4);

@@ -30,6 +30,10 @@ class LoopbackDevice final : public VirtioDevice {
   // Host side: changes the configuration at run time (CFG-4).
   void bump_counter();
 
+  // The next this-many config reads each change the configuration first,
+  // as a device updating itself mid-read would (CFG-4 retry loop).
+  uint32_t unstable_reads = 0;
+
   // Observes every queue_notify before it is served (for invariants).
   std::function<void(uint16_t q)> on_notify;
 

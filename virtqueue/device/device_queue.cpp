@@ -69,7 +69,7 @@ void DeviceQueue::reset() {
   walk_stamp_ = 0;
 }
 
-RingError DeviceQueue::configure(model::GuestMemory& mem, const DeviceQueueConfig& cfg) {
+RingError DeviceQueue::configure(model::GuestMemory& mem, DeviceQueueConfig cfg) {
   reset();
   if (!is_valid_queue_size(cfg.size)) return ring_error_ = RingError::kBadSize;
   if (cfg.desc % kDescAlign != 0 || cfg.avail % kAvailAlign != 0 || cfg.used % kUsedAlign != 0) {

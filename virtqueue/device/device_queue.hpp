@@ -90,7 +90,7 @@ class DeviceQueue {
  public:
   // Validates and caches the ring (the driver set queue_enable). Positions
   // start at 0 as after a device reset.
-  RingError configure(model::GuestMemory& mem, const DeviceQueueConfig& cfg);
+  RingError configure(model::GuestMemory& mem, DeviceQueueConfig cfg);  // by value: reset() clears config()
   void reset();
 
   // Takes the next available chain. A device model calls this at most

@@ -96,9 +96,10 @@ bool DriverQueue::use_indirect(uint16_t count) const {
          count <= cfg_.indirect_max;
 }
 
-void DriverQueue::write_chain(VirtqDesc* table, uint16_t first, const Segment* segs,
-                              uint16_t count, bool linked_by_free_list) {
+uint16_t DriverQueue::write_chain(VirtqDesc* table, uint16_t first, const Segment* segs,
+                                  uint16_t count, bool linked_by_free_list) {
   uint16_t i = first;
+  uint16_t last_index = first;
   for (uint16_t n = 0; n < count; ++n) {
     const bool last = n + 1 == count;
     const uint16_t next = linked_by_free_list ? cfg_.state[i].next : static_cast<uint16_t>(i + 1);
@@ -108,8 +109,10 @@ void DriverQueue::write_chain(VirtqDesc* table, uint16_t first, const Segment* s
     d.flags = static_cast<uint16_t>((last ? 0 : kDescFNext) |
                                     (segs[n].device_writable ? kDescFWrite : 0));
     d.next = last ? 0 : next;
+    last_index = i;
     i = next;
   }
+  return last_index;
 }
 
 DriverStatus DriverQueue::add(const Segment* segs, uint16_t count, void* cookie) {
@@ -119,7 +122,7 @@ DriverStatus DriverQueue::add(const Segment* segs, uint16_t count, void* cookie)
   }
   // Validate the whole request before touching the ring: readable segments
   // first, and a writable total that used.len (le32) can express.
-  uint64_t writable = 0;
+  uint64_t readable = 0, writable = 0;
   bool seen_writable = false;
   for (uint16_t n = 0; n < count; ++n) {
     if (segs[n].device_writable) {
@@ -127,15 +130,22 @@ DriverStatus DriverQueue::add(const Segment* segs, uint16_t count, void* cookie)
       writable += segs[n].len;
     } else if (seen_writable) {
       return DriverStatus::kInvalidArgument;
+    } else {
+      readable += segs[n].len;
     }
   }
-  if (writable > 0xFFFFFFFFu) return DriverStatus::kInvalidArgument;
+  // used.len (le32) must express the writable bytes, and a device refuses
+  // chains over 2^32 bytes in all (VQ-7, project decision (a)).
+  if (writable > 0xFFFFFFFFu || readable + writable > (1ull << 32)) {
+    return DriverStatus::kInvalidArgument;
+  }
 
   const bool indirect = use_indirect(count);
   const uint16_t ring_descs = indirect ? 1 : count;
   if (ring_descs > num_free_) return DriverStatus::kNoSpace;
 
   const uint16_t head = free_head_;
+  uint16_t tail = head;
   if (indirect) {
     auto* table = reinterpret_cast<VirtqDesc*>(bytes(cfg_.indirect_pool.va)) +
                   static_cast<uint32_t>(head) * cfg_.indirect_max;
@@ -146,12 +156,10 @@ DriverStatus DriverQueue::add(const Segment* segs, uint16_t count, void* cookie)
     d.flags = kDescFIndirect;
     d.next = 0;
   } else {
-    write_chain(desc_, head, segs, count, true);
+    tail = write_chain(desc_, head, segs, count, true);
   }
 
   // Unlink the chain's descriptors from the free list (shadow links only).
-  uint16_t tail = head;
-  for (uint16_t n = 1; n < ring_descs; ++n) tail = cfg_.state[tail].next;
   free_head_ = cfg_.state[tail].next;
   num_free_ = static_cast<uint16_t>(num_free_ - ring_descs);
 
@@ -159,6 +167,7 @@ DriverStatus DriverQueue::add(const Segment* segs, uint16_t count, void* cookie)
   s.cookie = cookie;
   s.writable_bytes = static_cast<uint32_t>(writable);
   s.num_descs = ring_descs;
+  s.tail = tail;
   s.phase = kAdded;
   s.indirect = indirect ? 1 : 0;
 
@@ -198,9 +207,7 @@ void DriverQueue::mark_broken(BrokenReason reason) {
 
 void DriverQueue::free_chain(uint16_t head) {
   DescState& s = cfg_.state[head];
-  uint16_t tail = head;
-  for (uint16_t n = 1; n < s.num_descs; ++n) tail = cfg_.state[tail].next;
-  cfg_.state[tail].next = free_head_;
+  cfg_.state[s.tail].next = free_head_;
   free_head_ = head;
   num_free_ = static_cast<uint16_t>(num_free_ + s.num_descs);
   s.cookie = nullptr;
@@ -253,9 +260,11 @@ void DriverQueue::disable_interrupts() {
   if ((avail_flags_ & kAvailFNoInterrupt) != 0) return;
   avail_flags_ = static_cast<uint16_t>(avail_flags_ | kAvailFNoInterrupt);
   if (cfg_.event_idx) {
-    // A devices using EVENT_IDX ignores the flag; park used_event where the
-    // device's next publications cannot cross it for a full ring cycle.
-    store_relaxed(used_event(), static_cast<uint16_t>(last_used_ - 1));
+    // A device using EVENT_IDX ignores the flag. Park used_event half the
+    // index space ahead: the device interrupts only once its publications
+    // since its last interrupt span 32768 entries. It is a hint either way;
+    // the worst case is one spurious interrupt.
+    store_relaxed(used_event(), static_cast<uint16_t>(last_used_ + 0x8000));
   } else {
     store_relaxed(&avail_->flags, avail_flags_);
   }

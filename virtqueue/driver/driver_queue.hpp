@@ -66,6 +66,7 @@ struct DescState {
   uint32_t writable_bytes;  // heads only: bound for used.len
   uint16_t next;            // shadow of desc.next: chain links and free list
   uint16_t num_descs;       // heads only: ring descriptors the chain holds
+  uint16_t tail;            // heads only: last ring descriptor of the chain
   uint16_t avail_head;      // shadow of avail.ring[this index]
   uint8_t phase;            // DescPhase
   uint8_t indirect;         // heads only: chain lives in an indirect table
@@ -143,8 +144,9 @@ class DriverQueue {
   uint16_t* used_event() const;
   uint16_t* avail_event() const;
   bool use_indirect(uint16_t count) const;
-  void write_chain(VirtqDesc* table, uint16_t first, const Segment* segs, uint16_t count,
-                   bool linked_by_free_list);
+  // Returns the index of the chain's last descriptor.
+  uint16_t write_chain(VirtqDesc* table, uint16_t first, const Segment* segs, uint16_t count,
+                       bool linked_by_free_list);
   void free_chain(uint16_t head);
   void mark_broken(BrokenReason reason);
 
