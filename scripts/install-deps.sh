@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ clang-14 python3 git
+  cmake ninja-build g++ clang python3
   # libraries (tests, CLI, reports)
   catch2 librapidcheck-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   # fuzzing: libFuzzer and sanitizer runtimes for clang
@@ -27,5 +27,3 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-# clang-14 does not provide the unversioned name on every image.
-command -v clang++ >/dev/null || $sudo ln -sf /usr/bin/clang++-14 /usr/local/bin/clang++
