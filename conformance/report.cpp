@@ -62,7 +62,10 @@ void print_rule_table(const Report& r, std::ostream& out, bool verbose) {
   for (const CheckResult& c : r.checks) {
     if (verbose || !c.outcome.passed) {
       out << (c.outcome.passed ? "  pass  " : "  FAIL  ") << c.name;
-      if (!c.outcome.passed) out << ": " << c.outcome.detail;
+      if (!c.outcome.passed) {
+        out << ": " << c.outcome.detail << "\n        reproduce: aero-virtio conform --exact --filter "
+            << c.name;
+      }
       out << "\n";
     }
   }
