@@ -2,6 +2,8 @@
 // freestanding flags, so a header that pulls in hosted code fails the build
 // (and the mingw-w64 check) even before any driver source includes it.
 #include "aerov/contract/windows_device_contract.hpp"
+#include "drivers/windows7/common/blk_core.hpp"
+#include "drivers/windows7/common/os_services.hpp"
 #include "model/pci/config_registers.hpp"
 #include "transport/driver/pci_access.hpp"
 #include "transport/driver/virtio_pci_caps.hpp"

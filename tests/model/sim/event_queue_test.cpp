@@ -48,7 +48,7 @@ TEST_CASE("sim: late events run at now and are counted", "[sim]") {
   CHECK(q.late_events() == 1);
 }
 
-TEST_CASE("sim: cancelled events never run; cancel is idempotent", "[sim]") {
+TEST_CASE("sim: cancelled events never run and cancel is idempotent", "[sim]") {
   EventQueue q;
   int ran = 0;
   const EventId a = q.schedule_at(1, [&] { ran += 1; });

@@ -40,7 +40,7 @@ TEST_CASE("sim rng: named streams are independent of each other", "[sim][rng]") 
   CHECK(RngStreams(8).stream("disk").next() != disk_first);
 }
 
-TEST_CASE("sim rng: below stays in range and covers it; chance uses integer odds", "[sim][rng]") {
+TEST_CASE("sim rng: below stays in range and covers it, chance uses integer odds", "[sim][rng]") {
   Rng r(1);
   std::vector<int> seen(7, 0);
   for (int i = 0; i < 7000; ++i) {

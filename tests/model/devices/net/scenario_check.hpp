@@ -1,0 +1,14 @@
+// Runs a shared scenario (model/devices/net/testing/net_scenarios.hpp) and
+// reports every failure it found as its own Catch2 failure.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include "model/devices/net/testing/net_scenarios.hpp"
+
+#define AEROV_CHECK_NET_SCENARIO(expr)                                       \
+  do {                                                                       \
+    const ::aerov::model::devices::testing::Failures aerov_failures_ = expr; \
+    for (const auto& aerov_f_ : aerov_failures_) FAIL_CHECK(aerov_f_);       \
+    CHECK(aerov_failures_.empty());                                          \
+  } while (0)
