@@ -38,6 +38,7 @@
 //
 // Built as fuzz target "blk" (aerov_add_fuzz_target): blk_fuzz_replay in
 // every build replays corpus/blk; blk_fuzz is the libFuzzer binary.
+#include "fuzz/fuzz_check.hpp"
 #include <algorithm>
 #include <array>
 #include <cstdarg>
@@ -65,24 +66,7 @@ using aerov::model::devices::BlkDevice;
 using aerov::model::devices::BlkDeviceOptions;
 using aerov::model::devices::testing::RingTransport;
 
-const bool g_trace = std::getenv("AEROV_FUZZ_TRACE") != nullptr;
-
-__attribute__((format(printf, 1, 2))) void trace(const char* fmt, ...) {
-  if (!g_trace) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fputc('\n', stderr);
-}
-
-[[noreturn]] void violated(const char* file, int line, const char* expr) {
-  std::fprintf(stderr, "blk_request_fuzz: invariant violated: %s (%s:%d)\n", expr, file, line);
-  std::fflush(stderr);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond) ((cond) ? static_cast<void>(0) : violated(__FILE__, __LINE__, #cond))
+using aerov::fuzz::trace;
 
 class Reader {
  public:

@@ -31,6 +31,7 @@
 // lengths are not checked here: the guest may aim an RX buffer at the used
 // ring itself, so the ring's contents prove nothing (the unit tests pin
 // used.len exactly).
+#include "fuzz/fuzz_check.hpp"
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -46,11 +47,6 @@ namespace vq = aerov::virtqueue;
 using aerov::model::GuestMemory;
 using aerov::model::devices::NetDevice;
 
-[[noreturn]] void violated(const char* expr, int line) {
-  std::fprintf(stderr, "net_fuzz: invariant violated: %s (line %d)\n", expr, line);
-  std::abort();
-}
-#define NET_FUZZ_CHECK(e) ((e) ? (void)0 : violated(#e, __LINE__))
 
 constexpr uint64_t kRamBytes = 4ull << 20;
 constexpr uint64_t kHighRam = 1ull << 32;
@@ -172,9 +168,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const auto before = dev.stats().rx_overflow;
         if (dev.deliver(frame)) {
           ++accepted;
-          NET_FUZZ_CHECK(len >= 14 && len <= 1522);
+          FUZZ_CHECK(len >= 14 && len <= 1522);
         }
-        NET_FUZZ_CHECK(dev.stats().rx_overflow - before <= 1);
+        FUZZ_CHECK(dev.stats().rx_overflow - before <= 1);
         // The machine would now run process_queue(rxq); do what it does.
         if (!t.needs_reset) {
           dev.queue_notify(NetDevice::kRxQueue, t);
@@ -213,12 +209,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     // Invariants after every op.
     const auto& s = dev.stats();
-    NET_FUZZ_CHECK(dev.host_queue_frames() <= NetDevice::kHostQueueFrames);
-    NET_FUZZ_CHECK(accepted == s.rx_frames + s.rx_too_small + s.rx_overflow + dropped_at_reset +
+    FUZZ_CHECK(dev.host_queue_frames() <= NetDevice::kHostQueueFrames);
+    FUZZ_CHECK(accepted == s.rx_frames + s.rx_too_small + s.rx_overflow + dropped_at_reset +
                                    dev.host_queue_frames());
-    if (t.queue(1).ring_error() == vq::RingError::kNone) NET_FUZZ_CHECK(t.queue(1).in_flight() == 0);
+    if (t.queue(1).ring_error() == vq::RingError::kNone) FUZZ_CHECK(t.queue(1).in_flight() == 0);
     if (t.queue(0).ring_error() == vq::RingError::kNone) {
-      NET_FUZZ_CHECK(t.queue(0).in_flight() == (dev.holding_rx_chain() ? 1 : 0));
+      FUZZ_CHECK(t.queue(0).in_flight() == (dev.holding_rx_chain() ? 1 : 0));
     }
   }
   return 0;

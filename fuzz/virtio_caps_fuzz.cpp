@@ -11,49 +11,21 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz/fuzz_check.hpp"
 #include "transport/driver/virtio_pci_caps.hpp"
+#include "transport/testing/config_image.hpp"
 
 namespace {
 
 using namespace aerov::transport;
 
-struct FuzzPci final : PciAccess {
-  uint8_t cfg[256] = {};
-  BarInfo bars[6] = {};
-  uint32_t config_read(uint16_t off, uint8_t w) override {
-    if (off + w > 256) {  // the parser must never ask past config space
-      std::fprintf(stderr, "invariant: config read past 256 bytes (%u+%u)\n", off, w);
-      std::abort();
-    }
-    uint32_t v = 0;
-    std::memcpy(&v, cfg + off, w);
-    return v;
-  }
-  void config_write(uint16_t, uint8_t, uint32_t) override {}
-  uint32_t mmio_read(uint8_t, uint32_t, uint8_t) override { return 0; }
-  void mmio_write(uint8_t, uint32_t, uint8_t, uint32_t) override {}
-  bool bar_info(uint8_t bar, BarInfo* out) override {
-    if (bar >= 6 || bars[bar].length == 0) return false;
-    *out = bars[bar];
-    return true;
-  }
-  void lock() override {}
-  void unlock() override {}
-  void stall_us(uint32_t) override {}
-};
+using testing::ConfigImage;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant: %s\n", what);
-    std::abort();
-  }
-}
-
-void check_region(FuzzPci& pci, const CapRegion& r, uint32_t min_length) {
+void check_region(ConfigImage& pci, const CapRegion& r, uint32_t min_length) {
   BarInfo bar{};
-  check(pci.bar_info(r.bar, &bar) && bar.memory, "accepted region names an unusable BAR");
-  check(uint64_t{r.offset} + r.length <= bar.length, "accepted region runs past its BAR");
-  check(r.length >= min_length, "accepted region shorter than its structure");
+  FUZZ_CHECK(pci.bar_info(r.bar, &bar) && bar.memory);
+  FUZZ_CHECK(uint64_t{r.offset} + r.length <= bar.length);
+  FUZZ_CHECK(r.length >= min_length);
 }
 
 }  // namespace
@@ -61,8 +33,8 @@ void check_region(FuzzPci& pci, const CapRegion& r, uint32_t min_length) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t input[256 + 6 * 9] = {};
   std::memcpy(input, data, size < sizeof input ? size : sizeof input);
-  FuzzPci pci;
-  std::memcpy(pci.cfg, input, 256);
+  ConfigImage pci;
+  std::memcpy(pci.cfg.data(), input, 256);
   for (int b = 0; b < 6; ++b) {
     const uint8_t* p = input + 256 + 9 * b;
     std::memcpy(&pci.bars[b].length, p, 8);
@@ -72,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   VirtioPciCaps permissive{}, strict{};
   const CapError ep = parse_virtio_caps(pci, ValidationMode::kPermissive, &permissive);
   const CapError es = parse_virtio_caps(pci, ValidationMode::kStrict, &strict);
+  FUZZ_CHECK(pci.reads_past_end == 0);  // the walk stays inside config space
   if (ep == CapError::kNone) {
     check_region(pci, permissive.common, 56);
     check_region(pci, permissive.notify, 2);
@@ -79,13 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_region(pci, permissive.device, 0);
   }
   // Strict is permissive plus layout checks: it can only be stricter.
-  check(es == CapError::kNone ? ep == CapError::kNone : true, "strict accepted, permissive refused");
+  FUZZ_CHECK(es == CapError::kNone ? ep == CapError::kNone : true);
   if (es == CapError::kNone) {
-    check(std::memcmp(&strict, &permissive, sizeof strict) == 0, "modes disagree on the layout");
-    check(strict.common.offset == 0 && strict.notify.offset == 0x1000 &&
+    FUZZ_CHECK(std::memcmp(&strict, &permissive, sizeof strict) == 0);
+    FUZZ_CHECK(strict.common.offset == 0 && strict.notify.offset == 0x1000 &&
               strict.isr.offset == 0x2000 && strict.device.offset == 0x3000 &&
-              strict.notify_off_multiplier == 4,
-          "strict accepted a layout other than BAR-2");
+              strict.notify_off_multiplier == 4);
   }
   return 0;
 }

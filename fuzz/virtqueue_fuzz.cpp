@@ -21,6 +21,7 @@
 // fails when a seed no longer reaches the outcome its name promises.
 //
 // Set AEROV_FUZZ_TRACE=1 to log every decision to stderr.
+#include "fuzz/fuzz_check.hpp"
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
@@ -44,24 +45,7 @@ namespace vq = aerov::virtqueue;
 using aerov::model::GuestMemory;
 using aerov::model::MemError;
 
-const bool g_trace = std::getenv("AEROV_FUZZ_TRACE") != nullptr;
-
-__attribute__((format(printf, 1, 2))) void trace(const char* fmt, ...) {
-  if (!g_trace) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fputc('\n', stderr);
-}
-
-[[noreturn]] void violated(const char* file, int line, const char* expr) {
-  std::fprintf(stderr, "virtqueue_fuzz: invariant violated: %s (%s:%d)\n", expr, file, line);
-  std::fflush(stderr);
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond) ((cond) ? static_cast<void>(0) : violated(__FILE__, __LINE__, #cond))
+using aerov::fuzz::trace;
 
 // Host memory of exactly the requested size, so ASan flags any access one
 // byte past a guest-memory region or ring.
@@ -822,7 +806,7 @@ void DriverHalf::serve_honestly(uint32_t len) {
     if (s == vq::PopStatus::kChainError) {
       std::fprintf(stderr, "virtqueue_fuzz: device rejects a chain the driver built: %s\n",
                    name(chain_.error));
-      violated(__FILE__, __LINE__, "driver and device agree on every chain the driver builds");
+      aerov::fuzz::violated(__FILE__, __LINE__, "driver and device agree on every chain the driver builds");
     }
     FUZZ_CHECK(chain_.segments.size() == r->segs.size());
     for (size_t k = 0; k < r->segs.size(); ++k) {

@@ -2,12 +2,11 @@
 // layout, QEMU's multi-BAR layout, and malformed lists from a hostile or
 // broken device. Each case edits a config-space image and checks the exact
 // CapError from the driver's parser, in strict and permissive mode.
-#include <array>
-#include <cstring>
 #include <functional>
 
 #include "conformance/suites/suites.hpp"
 #include "transport/driver/virtio_pci_caps.hpp"
+#include "transport/testing/config_image.hpp"
 #include "transport/virtio_pci_regs.hpp"
 
 namespace aerov::conformance {
@@ -15,43 +14,7 @@ namespace {
 
 using namespace aerov::transport;
 
-// A config-space image and BAR list standing in for a device.
-struct ConfigImage final : PciAccess {
-  std::array<uint8_t, 256> cfg{};
-  std::array<BarInfo, 6> bars{};
-
-  uint32_t config_read(uint16_t off, uint8_t w) override {
-    uint32_t v = 0;
-    if (off + w <= 256) std::memcpy(&v, &cfg[off], w);
-    return v;
-  }
-  void config_write(uint16_t, uint8_t, uint32_t) override {}
-  uint32_t mmio_read(uint8_t, uint32_t, uint8_t) override { return 0; }
-  void mmio_write(uint8_t, uint32_t, uint8_t, uint32_t) override {}
-  bool bar_info(uint8_t bar, BarInfo* out) override {
-    if (bar >= 6 || bars[bar].length == 0) return false;
-    *out = bars[bar];
-    return true;
-  }
-  void lock() override {}
-  void unlock() override {}
-  void stall_us(uint32_t) override {}
-
-  void put32(uint32_t off, uint32_t v) { std::memcpy(&cfg[off], &v, 4); }
-  // Writes a virtio capability at `at` linking to `next`.
-  void cap(uint8_t at, uint8_t next, VirtioCapType type, uint8_t bar, uint32_t offset,
-           uint32_t length, uint32_t multiplier = 4) {
-    const bool notify = type == VirtioCapType::kNotify;
-    cfg[at] = reg::kCapIdVendorSpecific;
-    cfg[at + 1] = next;
-    cfg[at + 2] = notify ? kVirtioNotifyCapLenMin : kVirtioCapLenMin;
-    cfg[at + kVirtioCapCfgType] = static_cast<uint8_t>(type);
-    cfg[at + kVirtioCapBar] = bar;
-    put32(at + kVirtioCapOffset, offset);
-    put32(at + kVirtioCapLength, length);
-    if (notify) put32(at + kVirtioCapNotifyMultiplier, multiplier);
-  }
-};
+using testing::ConfigImage;
 
 // The contract's layout: caps at 0x40, 0x50, 0x64, 0x74 in BAR0.
 ConfigImage contract_image() {
