@@ -674,10 +674,11 @@ void DriverHalf::add() {
     std::stable_partition(segs.begin(), segs.end(),
                           [](const vq::Segment& s) { return !s.device_writable; });
   }
-  uint64_t writable = 0;
+  uint64_t writable = 0, total = 0;
   bool bad_order = false;
   bool seen_writable = false;
   for (const vq::Segment& s : segs) {
+    total += s.len;
     if (s.device_writable) {
       seen_writable = true;
       writable += s.len;
@@ -690,7 +691,9 @@ void DriverHalf::add() {
   vq::DriverStatus expect = vq::DriverStatus::kOk;
   if (broken_) {
     expect = vq::DriverStatus::kBroken;
-  } else if (count > size_ || bad_order || writable > 0xFFFFFFFFu) {
+  } else if (count > size_ || bad_order || writable > 0xFFFFFFFFu || total > (1ull << 32)) {
+    // The device refuses chains over 2^32 bytes in all (VQ-7), so the driver
+    // refuses to build them.
     expect = vq::DriverStatus::kInvalidArgument;
   } else if (need > num_free_) {
     expect = vq::DriverStatus::kNoSpace;
