@@ -4,6 +4,7 @@
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
 #include "drivers/windows7/common/os_services.hpp"
+#include "model/devices/blk/blk_wire.hpp"
 #include "model/pci/config_registers.hpp"
 #include "transport/driver/pci_access.hpp"
 #include "transport/driver/virtio_pci_caps.hpp"

@@ -1,6 +1,7 @@
 #include "drivers/windows7/common/blk_core.hpp"
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "model/devices/blk/blk_wire.hpp"
 #include "transport/virtio_pci_regs.hpp"
 
 namespace aerov::drivers::windows7 {
@@ -10,17 +11,8 @@ using transport::TransportError;
 
 namespace {
 
-// virtio-blk wire format (BLK-3..BLK-5).
-constexpr uint32_t kTypeIn = 0;
-constexpr uint32_t kTypeOut = 1;
-constexpr uint32_t kTypeFlush = 4;
-constexpr uint8_t kStatusOk = 0;
-constexpr uint8_t kStatusIoErr = 1;
-constexpr uint8_t kStatusUnsupp = 2;
-constexpr uint32_t kHeaderBytes = 16;
-constexpr uint32_t kConfigBytes = 0x18;  // capacity .. blk_size
-constexpr uint32_t kConfigSegMax = 0x0C;
-constexpr uint32_t kConfigBlkSize = 0x14;
+// virtio-blk wire format (BLK-3..BLK-5): one definition for both ends.
+using namespace model::devices::blk;
 constexpr uint32_t kSectorShift = 9;
 
 constexpr uint64_t kWantedFeatures =
@@ -147,7 +139,7 @@ BlkError BlkCore::read_config(bool first) {
   uint8_t cfg[kConfigBytes] = {};
   transport_error_ = driver_.read_device_config(0, cfg, kConfigBytes);
   if (transport_error_ != TransportError::kNone) return BlkError::kTransport;
-  capacity_ = load_le(cfg, 8);
+  capacity_ = load_le(cfg + kConfigCapacity, 8);
   seg_max_ = static_cast<uint32_t>(load_le(cfg + kConfigSegMax, 4));
   blk_size_ = has(features_, contract::kFeatureBlkBlkSize)
                   ? static_cast<uint32_t>(load_le(cfg + kConfigBlkSize, 4))
@@ -419,7 +411,7 @@ bool BlkCore::interrupt() {
     ++counters_.config_changes;
     uint8_t cfg[8] = {};
     if (driver_.read_device_config(0, cfg, 8) == TransportError::kNone) {
-      capacity_ = load_le(cfg, 8);
+      capacity_ = load_le(cfg + kConfigCapacity, 8);
     }
   }
   drain();

@@ -1,11 +1,12 @@
 // virtio-blk wire format as the contract fixes it (BLK-3, BLK-4, BLK-5):
 // request types, status values, the request header and the device
-// configuration layout. Shared by the device model, its tests, the
-// conformance suite and the fuzzer.
+// configuration layout. Freestanding: shared by the device model, its tests,
+// the conformance suite, the fuzzer and the driver core
+// (drivers/windows7/common/blk_core.cpp), so both ends use one definition.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
+#include <stddef.h>
+#include <stdint.h>
 
 namespace aerov::model::devices::blk {
 
