@@ -17,8 +17,6 @@ void require(bool ok, const char* what) {
 }  // namespace
 
 BlkMachine::BlkMachine(const BlkMachineOptions& o) : options_(o) {
-  require(memory.add_ram(0, kRamBytes) == model::MemError::kOk, "low RAM");
-  require(memory.add_ram(kHighRam, kRamBytes) == model::MemError::kOk, "high RAM");
   ram = std::make_unique<model::backends::RamDisk>(o.disk_sectors);
   model::backends::DiskBackend* disk = ram.get();
   if (o.faulty) {
@@ -30,16 +28,7 @@ BlkMachine::BlkMachine(const BlkMachineOptions& o) : options_(o) {
   model::devices::BlkDeviceOptions dopt;
   dopt.seg_max = o.seg_max;
   device = std::make_unique<model::devices::BlkDevice>(*disk, dopt);
-  masked = std::make_unique<MaskedDevice>(*device, o.hide_features);
-  transport::VirtioPciOptions po;
-  po.intx = &intx;
-  function = std::make_unique<transport::VirtioPciFunction>(
-      *masked, memory, transport::contract_identity(contract::kBlk, 0), std::move(po));
-  require(bus.attach(kBdf, function.get()) == model::pci::PciError::kOk, "attach");
-  enumeration = model::pci::enumerate(
-      bus, {{0xE000'0000, 0x1000'0000}, {0x80'0000'0000, 0x1'0000'0000}});
-  require(enumeration.functions.size() == 1 && enumeration.functions[0].enabled, "enumeration");
-  os.emplace(bus, enumeration.functions[0], memory, kDmaWindow, kDmaWindowBytes);
+  attach(*device, contract::kBlk, o.hide_features);
   pending.assign(o.pending_capacity, nullptr);
   if (o.init) require(init() == w7::BlkError::kNone, "core init");
 }
@@ -85,17 +74,6 @@ void BlkMachine::service(int max_rounds) {
     }
     if (!progress) return;
   }
-}
-
-uint64_t BlkMachine::alloc_buffer(uint64_t bytes) {
-  // Unaligned starts on purpose (DMA-1): buffers begin 8 bytes into a line.
-  uint64_t& next = high_next_ ? next_high_ : next_low_;
-  const uint64_t limit = high_next_ ? kHighRam + kRamBytes : kRamBytes;
-  high_next_ = !high_next_;
-  const uint64_t gpa = ((next + 63) & ~uint64_t{63}) + 8;
-  require(gpa + bytes <= limit, "out of buffer RAM");
-  next = gpa + bytes;
-  return gpa;
 }
 
 TestRequest& BlkMachine::make(w7::BlkOp op, uint64_t sector, std::vector<uint32_t> pieces,
@@ -155,24 +133,16 @@ std::vector<uint8_t> BlkMachine::disk_bytes(uint64_t sector, uint64_t count) {
   return out;
 }
 
-uint64_t BlkMachine::used_pa() const {
-  return ring_pa() + virtqueue::ring_layout(core.queue_size(), false).used_offset;
-}
+uint64_t BlkMachine::used_pa() const { return CoreMachine::used_pa(0, core.queue_size()); }
 
 uint64_t BlkMachine::status_pa(uint16_t slot) const {
   return os->allocations().at(1).pa + 16ull * core.queue_size() + slot;
 }
 
-uint16_t BlkMachine::used_idx() const {
-  uint16_t idx = 0;
-  memory.read(used_pa() + 2, &idx, 2);
-  return idx;
-}
+uint16_t BlkMachine::used_idx() const { return CoreMachine::used_idx(0, core.queue_size()); }
 
 void BlkMachine::poke_used(uint16_t position, uint32_t id, uint32_t len) {
-  const uint64_t elem = used_pa() + 4 + 8ull * (position % core.queue_size());
-  memory.write(elem, &id, 4);
-  memory.write(elem + 4, &len, 4);
+  CoreMachine::poke_used(0, core.queue_size(), position, id, len);
 }
 
 }  // namespace aerov::drivers::testing

@@ -1,56 +1,22 @@
-// A one-disk machine for the Windows 7 blk core tests: guest RAM below and
-// above 4 GiB, a PCI bus with the real virtio-blk device model on the real
-// virtio-pci transport, an INTx line, firmware enumeration, ModelOsServices
-// (DMA memory from a window above 4 GiB) and a BlkCore. Driver core and
-// device meet only through config space, BAR0, guest memory and INTx.
-//
-// A MaskedDevice sits between the transport and BlkDevice so a test can
-// hide features (e.g. INDIRECT_DESC) the real device offers.
+// A one-disk CoreMachine for the Windows 7 blk core tests: the real
+// virtio-blk device model on a RamDisk (optionally behind a FaultyDisk) and
+// a BlkCore.
 #pragma once
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
-#include <optional>
 #include <vector>
 
-#include "drivers/host/model_os_services.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
-#include "model/irq/intx_line.hpp"
-#include "model/memory/guest_memory.hpp"
-#include "model/pci/pci_bus.hpp"
-#include "model/pci/pci_enumerator.hpp"
-#include "transport/device/virtio_pci_function.hpp"
+#include "tests/drivers/core_machine.hpp"
 
 namespace aerov::drivers::testing {
 
 namespace w7 = windows7;
-
-class MaskedDevice final : public transport::VirtioDevice {
- public:
-  MaskedDevice(transport::VirtioDevice& inner, uint64_t hide) : inner_(inner), hide_(hide) {}
-  uint16_t device_type() const override { return inner_.device_type(); }
-  uint64_t device_features() const override { return inner_.device_features() & ~hide_; }
-  uint16_t num_queues() const override { return inner_.num_queues(); }
-  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
-  uint64_t config_read(uint32_t offset, unsigned width) override {
-    return inner_.config_read(offset, width);
-  }
-  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
-    inner_.config_write(offset, width, value);
-  }
-  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
-  void queue_notify(uint16_t q, transport::DeviceTransport& t) override { inner_.queue_notify(q, t); }
-  void reset() override { inner_.reset(); }
-
- private:
-  transport::VirtioDevice& inner_;
-  uint64_t hide_;
-};
 
 struct BlkMachineOptions {
   uint64_t disk_sectors = 8192;
@@ -73,14 +39,8 @@ struct TestRequest {
   w7::BlkResult result = w7::BlkResult::kSuccess;
 };
 
-class BlkMachine {
+class BlkMachine : public CoreMachine {
  public:
-  static constexpr uint64_t kRamBytes = 64ull << 20;
-  static constexpr uint64_t kHighRam = 1ull << 32;
-  static constexpr uint64_t kDmaWindow = kHighRam;         // core's DMA memory
-  static constexpr uint64_t kDmaWindowBytes = 4ull << 20;
-  static constexpr model::pci::Bdf kBdf{0, 5, 0};
-
   explicit BlkMachine(const BlkMachineOptions& options = {});
   BlkMachine(const BlkMachine&) = delete;
   BlkMachine& operator=(const BlkMachine&) = delete;
@@ -93,8 +53,6 @@ class BlkMachine {
   // One interrupt if the line is up.
   bool interrupt_if_asserted();
 
-  // Guest buffers for data: alternating low and high RAM (DMA-2).
-  uint64_t alloc_buffer(uint64_t bytes);
   // A request whose data lies in pieces of the given lengths, each in its
   // own buffer; a write's data is random (from seed) and copied to guest RAM.
   TestRequest& make(w7::BlkOp op, uint64_t sector, std::vector<uint32_t> piece_lengths,
@@ -112,16 +70,9 @@ class BlkMachine {
   uint16_t used_idx() const;
   void poke_used(uint16_t position, uint32_t id, uint32_t len);
 
-  model::GuestMemory memory;
-  model::irq::IntxLine intx;
-  model::pci::PciBus bus;
   std::unique_ptr<model::backends::RamDisk> ram;
   std::unique_ptr<model::backends::FaultyDisk> faulty;
   std::unique_ptr<model::devices::BlkDevice> device;
-  std::unique_ptr<MaskedDevice> masked;
-  std::unique_ptr<transport::VirtioPciFunction> function;
-  model::pci::Enumeration enumeration;
-  std::optional<host::ModelOsServices> os;
   w7::BlkCore core;
   std::vector<w7::BlkRequest*> pending;
   std::deque<TestRequest> requests;        // stable addresses
@@ -132,9 +83,6 @@ class BlkMachine {
   static void on_complete(void* context, w7::BlkRequest* request, w7::BlkResult result);
 
   BlkMachineOptions options_;
-  uint64_t next_low_ = 0x100000;
-  uint64_t next_high_ = kHighRam + kDmaWindowBytes;
-  bool high_next_ = false;
 };
 
 }  // namespace aerov::drivers::testing

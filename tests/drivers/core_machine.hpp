@@ -1,0 +1,93 @@
+// The machine every driver-core test runs on: guest RAM below and above
+// 4 GiB, a PCI bus with one virtio-pci function (the real transport) in
+// front of a device model, an INTx line, firmware enumeration and
+// ModelOsServices handing out DMA memory from a window above 4 GiB (DMA-2).
+// A core and its device meet only through config space, BAR0, guest memory
+// and the interrupt line.
+//
+// Device-specific machines (BlkMachine, NetMachine) own their device model
+// and a core, and call attach() once the device exists.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "aerov/contract/windows_device_contract.hpp"
+#include "drivers/host/model_os_services.hpp"
+#include "model/irq/intx_line.hpp"
+#include "model/memory/guest_memory.hpp"
+#include "model/pci/pci_bus.hpp"
+#include "model/pci/pci_enumerator.hpp"
+#include "transport/device/virtio_pci_function.hpp"
+
+namespace aerov::drivers::testing {
+
+// Sits between the transport and a device model so a test can hide
+// features (e.g. INDIRECT_DESC) the real device offers.
+class MaskedDevice final : public transport::VirtioDevice {
+ public:
+  MaskedDevice(transport::VirtioDevice& inner, uint64_t hide) : inner_(inner), hide_(hide) {}
+  uint16_t device_type() const override { return inner_.device_type(); }
+  uint64_t device_features() const override { return inner_.device_features() & ~hide_; }
+  uint16_t num_queues() const override { return inner_.num_queues(); }
+  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
+  uint64_t config_read(uint32_t offset, unsigned width) override {
+    return inner_.config_read(offset, width);
+  }
+  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
+    inner_.config_write(offset, width, value);
+  }
+  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override { inner_.queue_notify(q, t); }
+  void reset() override { inner_.reset(); }
+
+ private:
+  transport::VirtioDevice& inner_;
+  uint64_t hide_;
+};
+
+class CoreMachine {
+ public:
+  static constexpr uint64_t kRamBytes = 64ull << 20;
+  static constexpr uint64_t kHighRam = 1ull << 32;
+  static constexpr uint64_t kDmaWindow = kHighRam;  // the core's DMA memory
+  static constexpr uint64_t kDmaWindowBytes = 4ull << 20;
+  static constexpr model::pci::Bdf kBdf{0, 5, 0};
+
+  CoreMachine();
+  CoreMachine(const CoreMachine&) = delete;
+  CoreMachine& operator=(const CoreMachine&) = delete;
+
+  // Puts `device` (behind a MaskedDevice hiding `hide_features`) on the bus
+  // as `spec`, enumerates and creates the OS services. Once only.
+  void attach(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
+              uint64_t hide_features = 0);
+
+  // Guest buffers for data: alternating low and high RAM (DMA-2), each
+  // starting 8 bytes into a cache line (DMA-1: no alignment promised).
+  uint64_t alloc_buffer(uint64_t bytes);
+
+  // The used ring inside the core's DMA allocation number
+  // `ring_allocation` (which holds a whole split ring of queue_size), for
+  // tests that play a hostile device.
+  uint64_t used_pa(size_t ring_allocation, uint16_t queue_size) const;
+  uint16_t used_idx(size_t ring_allocation, uint16_t queue_size) const;
+  void poke_used(size_t ring_allocation, uint16_t queue_size, uint16_t position, uint32_t id,
+                 uint32_t len);
+
+  model::GuestMemory memory;
+  model::irq::IntxLine intx;
+  model::pci::PciBus bus;
+  std::unique_ptr<MaskedDevice> masked;
+  std::unique_ptr<transport::VirtioPciFunction> function;
+  model::pci::Enumeration enumeration;
+  std::optional<host::ModelOsServices> os;
+
+ private:
+  uint64_t next_low_ = 0x100000;
+  uint64_t next_high_ = kHighRam + kDmaWindowBytes;
+  bool high_next_ = false;
+};
+
+}  // namespace aerov::drivers::testing
