@@ -12,11 +12,12 @@
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
-#include "tests/drivers/core_machine.hpp"
+#include "drivers/host/testing/core_machine.hpp"
 
 namespace aerov::drivers::testing {
 
 namespace w7 = windows7;
+using host::testing::CoreMachine;
 
 struct BlkMachineOptions {
   uint64_t disk_sectors = 8192;

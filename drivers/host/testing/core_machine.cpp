@@ -1,11 +1,11 @@
-#include "tests/drivers/core_machine.hpp"
+#include "drivers/host/testing/core_machine.hpp"
 
 #include <stdexcept>
 #include <string>
 
 #include "virtqueue/layout.hpp"
 
-namespace aerov::drivers::testing {
+namespace aerov::drivers::host::testing {
 
 namespace {
 

@@ -5,7 +5,7 @@
 // A core and its device meet only through config space, BAR0, guest memory
 // and the interrupt line.
 //
-// Device-specific machines (BlkMachine, NetMachine) own their device model
+// Device-specific machines (tests/drivers, bench/) own their device model
 // and a core, and call attach() once the device exists.
 #pragma once
 
@@ -21,7 +21,7 @@
 #include "model/pci/pci_enumerator.hpp"
 #include "transport/device/virtio_pci_function.hpp"
 
-namespace aerov::drivers::testing {
+namespace aerov::drivers::host::testing {
 
 // Sits between the transport and a device model so a test can hide
 // features (e.g. INDIRECT_DESC) the real device offers.
