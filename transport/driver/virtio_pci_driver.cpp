@@ -21,6 +21,7 @@ const char* to_string(TransportError e) {
     case TransportError::kConfigUnstable: return "config_generation kept changing";
     case TransportError::kConfigRange: return "read beyond the device configuration";
     case TransportError::kNeedsReset: return "device needs reset";
+    case TransportError::kVectorRefused: return "device refused an MSI-X vector";
   }
   return "unknown";
 }
@@ -74,6 +75,10 @@ TransportError VirtioPciDriver::reset() {
 
 uint8_t VirtioPciDriver::status() {
   return static_cast<uint8_t>(common_read(common::kDeviceStatus, 1));
+}
+
+uint8_t VirtioPciDriver::config_generation() {
+  return static_cast<uint8_t>(common_read(common::kConfigGeneration, 1));
 }
 
 void VirtioPciDriver::set_status_bits(uint8_t bits) {
@@ -145,8 +150,54 @@ TransportError VirtioPciDriver::setup_queue(uint16_t queue, uint64_t desc, uint6
   common_write64(common::kQueueAvail, avail);
   common_write64(common::kQueueUsed, used);
   common_write(common::kQueueMsixVector, 2, msix_vector);
+  if (msix_vector != kNoVector && common_read(common::kQueueMsixVector, 2) != msix_vector) {
+    return TransportError::kVectorRefused;  // not enabled: the caller picks another vector
+  }
   common_write(common::kQueueEnable, 2, 1);
   return TransportError::kNone;
+}
+
+TransportError VirtioPciDriver::set_config_vector(uint16_t vector) {
+  common_write(common::kMsixConfig, 2, vector);
+  if (vector == kNoVector) return TransportError::kNone;
+  return common_read(common::kMsixConfig, 2) == vector ? TransportError::kNone
+                                                        : TransportError::kVectorRefused;
+}
+
+TransportError VirtioPciDriver::set_queue_vector(uint16_t queue, uint16_t vector) {
+  uint16_t n = 0;
+  num_queues(&n);
+  if (queue >= n || queue >= kMaxQueues) return TransportError::kQueueIndex;
+  PciLock lock(*pci_);
+  common_write(common::kQueueSelect, 2, queue);
+  common_write(common::kQueueMsixVector, 2, vector);
+  if (vector == kNoVector) return TransportError::kNone;
+  return common_read(common::kQueueMsixVector, 2) == vector ? TransportError::kNone
+                                                             : TransportError::kVectorRefused;
+}
+
+uint8_t VirtioPciDriver::find_msix_capability() {
+  if ((pci_->config_read(reg::kStatus, 2) & reg::kStatusCapabilitiesList) == 0) return 0;
+  uint8_t at = static_cast<uint8_t>(pci_->config_read(reg::kCapabilitiesPointer, 1) & 0xFC);
+  // At most 48 capabilities fit in 192 bytes; a longer walk is a loop.
+  for (uint32_t i = 0; i < 48 && at >= reg::kFirstCapability; ++i) {
+    if (pci_->config_read(at, 1) == reg::kCapIdMsix) return at;
+    at = static_cast<uint8_t>(pci_->config_read(at + 1u, 1) & 0xFC);
+  }
+  return 0;
+}
+
+uint16_t VirtioPciDriver::msix_message_control() {
+  const uint8_t cap = find_msix_capability();
+  return cap == 0 ? 0 : static_cast<uint16_t>(pci_->config_read(cap + 2u, 2));
+}
+
+bool VirtioPciDriver::disable_msix() {
+  const uint8_t cap = find_msix_capability();
+  if (cap == 0) return false;
+  const uint32_t control = pci_->config_read(cap + 2u, 2);
+  pci_->config_write(cap + 2u, 2, control & ~uint32_t{0x8000});  // MSI-X Enable
+  return true;
 }
 
 void VirtioPciDriver::driver_ok() { set_status_bits(kStatusDriverOk); }

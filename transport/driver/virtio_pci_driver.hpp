@@ -6,6 +6,9 @@
 // Typical bring-up (STAT-3, DRV-1):
 //   attach() -> reset() -> negotiate() -> setup_queue() for each queue
 //   -> driver_ok(); on needs_reset(): reset() and start again (STAT-4).
+// MSI-X vectors (IRQ-4, DRV-2) are chosen in one place for every core,
+// drivers/windows7/common/interrupts.hpp, which calls set_config_vector(),
+// set_queue_vector() and, when it falls back to INTx, disable_msix().
 #pragma once
 
 #include <stdint.h>
@@ -30,6 +33,7 @@ enum class TransportError : uint8_t {
   kConfigUnstable,     // config_generation kept changing
   kConfigRange,        // read beyond the device configuration region
   kNeedsReset,         // the device set DEVICE_NEEDS_RESET
+  kVectorRefused,      // an MSI-X vector read back as NO_VECTOR (or changed)
 };
 
 const char* to_string(TransportError e);
@@ -54,9 +58,27 @@ class VirtioPciDriver {
   TransportError num_queues(uint16_t* out);
   TransportError queue_size(uint16_t queue, uint16_t* out);
   // programs ring addresses and the MSI-X vector (kNoVector for INTx),
-  // then enables the queue.
+  // reads the vector back, then enables the queue. kVectorRefused (queue
+  // left disabled) when the device answered NO_VECTOR for a real vector.
   TransportError setup_queue(uint16_t queue, uint64_t desc, uint64_t avail, uint64_t used,
                              uint16_t msix_vector);
+
+  // common cfg msix_config: writes `vector` and reads it back (virtio 1.2
+  // 4.1.5.1.2: a device that cannot use a vector answers NO_VECTOR).
+  // kVectorRefused when a real vector did not stick; kNoVector always
+  // succeeds. Also clears the vector after a reset.
+  TransportError set_config_vector(uint16_t vector);
+  // queue_msix_vector of `queue` (under the selector lock, CFG-1), read back
+  // as above; the queue need not be set up yet.
+  TransportError set_queue_vector(uint16_t queue, uint16_t vector);
+
+  // The MSI-X capability's Message Control (0 when the function has none;
+  // the walk is bounded and checks every pointer, CAP-3).
+  uint16_t msix_message_control();
+  // Clears MSI-X Enable so the function goes back to INTA# (IRQ-1), the
+  // last step of a fallback when the device refuses every vector. False
+  // when there is no MSI-X capability.
+  bool disable_msix();
   void driver_ok();
   // Sets FAILED: the driver gives up on the device.
   void fail();
@@ -68,6 +90,7 @@ class VirtioPciDriver {
   uint8_t read_isr();
 
   uint8_t status();
+  uint8_t config_generation();
   bool needs_reset() { return (status() & 0x40) != 0; }
 
   // CFG-4: copies device configuration [offset, offset + len) consistently,
@@ -85,6 +108,7 @@ class VirtioPciDriver {
   void common_write(uint32_t offset, uint8_t width, uint32_t value);
   void common_write64(uint32_t offset, uint64_t value);
   void set_status_bits(uint8_t bits);
+  uint8_t find_msix_capability();
 
   PciAccess* pci_ = nullptr;
   ValidationMode mode_ = ValidationMode::kStrict;
