@@ -3,8 +3,11 @@
 // (and the mingw-w64 check) even before any driver source includes it.
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
+#include "drivers/windows7/common/little_endian.hpp"
+#include "drivers/windows7/common/net_core.hpp"
 #include "drivers/windows7/common/os_services.hpp"
 #include "model/devices/blk/blk_wire.hpp"
+#include "model/devices/net/net_wire.hpp"
 #include "model/pci/config_registers.hpp"
 #include "transport/driver/pci_access.hpp"
 #include "transport/driver/virtio_pci_caps.hpp"

@@ -11,12 +11,13 @@
 #include <cstdint>
 #include <span>
 
+#include "model/devices/net/net_wire.hpp"
+
 namespace aerov::model::backends {
 
-// Shortest and longest Ethernet II frame without FCS (contract NET-5);
-// 1522 includes one 802.1Q tag.
-inline constexpr uint32_t kMinFrameBytes = 14;
-inline constexpr uint32_t kMaxFrameBytes = 1522;
+// Shortest and longest Ethernet II frame without FCS (contract NET-5).
+using model::devices::net::kMinFrameBytes;
+using model::devices::net::kMaxFrameBytes;
 
 // The receiving end of a backend: normally the device model.
 class NetPort {

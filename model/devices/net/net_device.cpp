@@ -59,6 +59,7 @@ void NetDevice::reset() {
   // ring generation, and frames queued for the old driver are stale.
   transport_ = nullptr;
   rx_held_.reset();
+  stats_.rx_reset += host_queue_.size();
   host_queue_.clear();
 }
 

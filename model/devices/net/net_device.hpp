@@ -62,19 +62,11 @@
 #include <vector>
 
 #include "model/backends/net/net_backend.hpp"
+#include "model/devices/net/net_wire.hpp"
 #include "transport/device/virtio_device.hpp"
 #include "virtqueue/device/device_queue.hpp"
 
 namespace aerov::model::devices {
-
-namespace net {
-inline constexpr uint32_t kHeaderBytes = 10;  // virtio_net_hdr without num_buffers (NET-4)
-inline constexpr uint32_t kConfigMac = 0x00;
-inline constexpr uint32_t kConfigStatus = 0x06;
-inline constexpr uint32_t kConfigMaxPairs = 0x08;
-inline constexpr uint32_t kConfigBytes = 0x0A;
-inline constexpr uint16_t kStatusLinkUp = 1;
-}  // namespace net
 
 struct NetDeviceOptions {
   std::array<uint8_t, 6> mac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
@@ -99,6 +91,7 @@ struct NetStats {
   uint64_t rx_link_down = 0;     // refused by deliver()
   uint64_t rx_chain_error = 0;   // chain completed with len 0 (VQ-7)
   uint64_t rx_readable = 0;      // chain with a readable descriptor, len 0
+  uint64_t rx_reset = 0;         // host-queued frames dropped by a device reset
 };
 
 class NetDevice final : public transport::VirtioDevice, public backends::NetPort {

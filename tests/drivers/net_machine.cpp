@@ -1,0 +1,133 @@
+#include "tests/drivers/net_machine.hpp"
+
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace aerov::drivers::testing {
+
+namespace {
+
+void require(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(std::string("net machine: ") + what);
+}
+
+}  // namespace
+
+// Forwards everything to the device, except txq doorbells while held.
+class NetMachine::Gate final : public transport::VirtioDevice {
+ public:
+  Gate(NetMachine& m, transport::VirtioDevice& inner) : m_(m), inner_(inner) {}
+  uint16_t device_type() const override { return inner_.device_type(); }
+  uint64_t device_features() const override { return inner_.device_features(); }
+  uint16_t num_queues() const override { return inner_.num_queues(); }
+  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
+  uint64_t config_read(uint32_t offset, unsigned width) override {
+    return inner_.config_read(offset, width);
+  }
+  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
+    inner_.config_write(offset, width, value);
+  }
+  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (q == model::devices::NetDevice::kTxQueue && m_.hold_tx_) {
+      ++m_.held_tx_;
+      return;
+    }
+    inner_.queue_notify(q, t);
+  }
+  void reset() override {
+    m_.held_tx_ = 0;  // a reset forgets doorbells too
+    inner_.reset();
+  }
+
+ private:
+  NetMachine& m_;
+  transport::VirtioDevice& inner_;
+};
+
+NetMachine::NetMachine(const NetMachineOptions& o) : options_(o) {
+  device = std::make_unique<model::devices::NetDevice>(
+      static_cast<model::backends::NetBackend*>(this), o.device);
+  gate_ = std::make_unique<Gate>(*this, *device);
+  CoreMachine::attach(*gate_, contract::kNet, o.hide_features);
+  device->on_rx_pending = [this] { function->process_queue(model::devices::NetDevice::kRxQueue); };
+  if (o.init) require(init() == w7::NetError::kNone, "core init");
+}
+
+NetMachine::~NetMachine() = default;
+
+w7::NetError NetMachine::init() {
+  w7::NetCoreConfig cfg{};
+  cfg.on_tx_done = &NetMachine::on_tx_done;
+  cfg.on_receive = &NetMachine::on_receive;
+  cfg.on_link = &NetMachine::on_link;
+  cfg.context = this;
+  return core.init(*os, cfg);
+}
+
+void NetMachine::transmit(std::span<const uint8_t> frame) {
+  sent.emplace_back(frame.begin(), frame.end());
+  if (options_.loopback && port_ != nullptr) port_->receive_frame(frame);
+}
+
+void NetMachine::on_tx_done(void* context, void* cookie, w7::NetTxResult result) {
+  auto* self = static_cast<NetMachine*>(context);
+  for (auto& f : self->frames) {
+    if (&f == cookie) {
+      ++f.completions;
+      f.result = result;
+      return;
+    }
+  }
+  ++self->stray_completions;
+}
+
+void NetMachine::on_receive(void* context, const uint8_t* frame, uint32_t length) {
+  static_cast<NetMachine*>(context)->received.emplace_back(frame, frame + length);
+}
+
+void NetMachine::on_link(void* context, bool up) {
+  static_cast<NetMachine*>(context)->link_events.push_back(up);
+}
+
+void NetMachine::release_tx() {
+  const bool held = held_tx_ != 0;
+  held_tx_ = 0;
+  if (held) function->process_queue(model::devices::NetDevice::kTxQueue);
+}
+
+void NetMachine::service(int max_rounds) {
+  for (int round = 0; round < max_rounds; ++round) {
+    if (!intx.level()) return;
+    core.interrupt();
+  }
+}
+
+TestFrame& NetMachine::make(uint32_t length, std::vector<uint32_t> pieces, uint32_t seed) {
+  TestFrame& f = frames.emplace_back();
+  f.bytes.resize(length);
+  std::mt19937 rng(seed);
+  for (auto& b : f.bytes) b = static_cast<uint8_t>(rng());
+  for (size_t i = 0; i < 6 && i < length; ++i) f.bytes[i] = device->mac()[i];
+  if (pieces.empty()) pieces.push_back(length);
+  uint32_t head = 0;
+  for (size_t i = 0; i + 1 < pieces.size(); ++i) head += pieces[i];
+  require(head <= length, "fragments longer than the frame");
+  pieces.back() = length - head;
+  uint32_t at = 0;
+  for (uint32_t len : pieces) {
+    const uint64_t gpa = alloc_buffer(len + 1);
+    memory.write(gpa, f.bytes.data() + at, len);
+    f.fragments.push_back(w7::NetFragment{gpa, len});
+    at += len;
+  }
+  return f;
+}
+
+w7::NetError NetMachine::transmit(TestFrame& f) {
+  w7::NetTxFrame frame{f.fragments.data(), static_cast<uint32_t>(f.fragments.size()), &f};
+  return core.transmit(frame);
+}
+
+}  // namespace aerov::drivers::testing
