@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""Ratio of each virtqueue benchmark case to its raw-copy baseline.
+"""Ratio of each benchmark case to its baseline from the same run.
 
     build/default/bench/aerov_bench_virtqueue --benchmark_format=json \\
         --benchmark_repetitions=5 --benchmark_report_aggregates_only=true > bench.json
     python3 bench/compare.py bench.json        # or '-' for stdin
 
-Each case carries a `descs` counter (descriptors moved per round trip) and is
-paired with Baseline_RawRingCopy/<descs> from the same run, so both numbers
-come from the same machine state. With repetitions the median is used, else
-the single run. Exits 1 when the input has no cases or a baseline is missing.
+Virtqueue cases (aerov_bench_virtqueue) carry a `descs` counter (descriptors
+moved per round trip) and are paired with Baseline_RawRingCopy/<descs>;
+the ratio is case ns / baseline ns.
+
+Blk stack cases (aerov_bench_blk_stack) carry a `request_bytes` counter and
+are paired with Baseline_Memcpy/bytes:<request_bytes>; printed are
+requests/s, GB/s (10^9 bytes/s) and the ratio case GB/s / memcpy GB/s (the
+share of the machine's copy bandwidth the whole stack delivers).
+
+Both numbers of a pair come from the same machine state. With repetitions
+the median is used, else the single run. Exits 1 when the input has no cases
+or a baseline is missing.
 """
 import json
 import sys
 
 BASELINE = "Baseline_RawRingCopy"
+MEMCPY = "Baseline_Memcpy"
 
 
 def load(path):
@@ -44,20 +53,7 @@ def ns_per_roundtrip(b):
     return float(b["cpu_time"]) * scale
 
 
-def main(argv):
-    if len(argv) != 2:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    data = load(argv[1])
-    runs = pick(data.get("benchmarks", []))
-    cases = {n: b for n, b in runs.items() if not n.startswith(BASELINE)}
-    if not cases:
-        print("compare.py: no benchmark cases in the input", file=sys.stderr)
-        return 1
-    ctx = data.get("context", {})
-    print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs @ "
-          f"{ctx.get('mhz_per_cpu', '?')} MHz, build: {ctx.get('library_build_type', '?')} "
-          f"(benchmark library)")
+def print_virtqueue(cases, runs):
     print(f"{'case':32} {'ns/roundtrip':>12} {'Mitems/s':>9}   {'baseline':28} {'ns':>7} {'ratio':>7}")
     missing = 0
     for name in sorted(cases):
@@ -73,6 +69,50 @@ def main(argv):
             continue
         bns = ns_per_roundtrip(base)
         print(f"{name:32} {ns:12.1f} {items:9.2f}   {base_name:28} {bns:7.1f} {ns / bns:6.1f}x")
+    return missing
+
+
+def print_blk(cases, runs):
+    print(f"{'case':44} {'Mreq/s':>8} {'GB/s':>7}   {'baseline':30} {'GB/s':>7} {'ratio':>7}")
+    missing = 0
+    for name in sorted(cases):
+        b = cases[name]
+        req = float(b.get("requests_per_second", 0.0)) / 1e6
+        gbs = float(b.get("bytes_per_second", 0.0)) / 1e9
+        nbytes = int(round(float(b["request_bytes"])))
+        base_name = f"{MEMCPY}/bytes:{nbytes}"
+        base = runs.get(base_name)
+        if base is None:
+            print(f"{name:44} {req:8.3f} {gbs:7.2f}   {base_name:30} {'-':>7} {'-':>7}")
+            missing += 1
+            continue
+        bgbs = float(base.get("bytes_per_second", 0.0)) / 1e9
+        ratio = gbs / bgbs if bgbs > 0 else float("nan")
+        print(f"{name:44} {req:8.3f} {gbs:7.2f}   {base_name:30} {bgbs:7.2f} {ratio:6.3f}x")
+    return missing
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    data = load(argv[1])
+    runs = pick(data.get("benchmarks", []))
+    cases = {n: b for n, b in runs.items() if not n.startswith("Baseline_")}
+    if not cases:
+        print("compare.py: no benchmark cases in the input", file=sys.stderr)
+        return 1
+    blk = {n: b for n, b in cases.items() if "request_bytes" in b}
+    vq = {n: b for n, b in cases.items() if n not in blk}
+    ctx = data.get("context", {})
+    print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs @ "
+          f"{ctx.get('mhz_per_cpu', '?')} MHz, build: {ctx.get('library_build_type', '?')} "
+          f"(benchmark library)")
+    missing = 0
+    if vq:
+        missing += print_virtqueue(vq, runs)
+    if blk:
+        missing += print_blk(blk, runs)
     return 1 if missing else 0
 
 
