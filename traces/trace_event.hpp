@@ -1,0 +1,123 @@
+// Trace events: the kinds of format v1, their self-describing field table,
+// and a generic event value that the writer, reader and dump share. A kind's
+// fields are described once (v1_event_table); the typed constructors below
+// build events that match that description, so a recorder cannot write a
+// payload its own table does not describe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aerov::traces {
+
+// Kind numbers on the wire (u16). Numbers are never reused; a new kind gets
+// the next free number and readers skip kinds they do not know. 0 is the
+// end record and is not an event.
+enum class EventKind : uint16_t {
+  kEnd = 0,
+  kConfigRead = 1,
+  kConfigWrite = 2,
+  kMmioRead = 3,
+  kMmioWrite = 4,
+  kDoorbell = 5,
+  kMemWrite = 6,
+  kDmaRead = 7,
+  kDmaWrite = 8,
+  kIntx = 9,
+  kMsi = 10,
+  kHostInput = 11,
+  kStateHash = 12,
+  kNote = 13,
+};
+
+// Field types on the wire (u8 in the event table). Integers are fixed-width
+// little-endian; bytes and text are a u32 length then that many bytes.
+enum class FieldType : uint8_t {
+  kU8 = 1,
+  kU16 = 2,
+  kU32 = 3,
+  kU64 = 4,
+  kBytes = 5,
+  kText = 6,
+};
+
+bool is_valid_field_type(uint8_t raw);
+std::string_view field_type_name(FieldType type);
+bool is_integer(FieldType type);
+
+struct FieldSpec {
+  std::string name;
+  FieldType type;
+  bool operator==(const FieldSpec&) const = default;
+};
+
+struct KindSpec {
+  uint16_t kind;
+  std::string name;
+  std::vector<FieldSpec> fields;
+  bool operator==(const KindSpec&) const = default;
+};
+
+// The kinds this library knows, in kind order.
+const std::vector<KindSpec>& v1_event_table();
+// The v1 description of a kind, or nullptr for a kind v1 does not know.
+const KindSpec* find_v1_kind(uint16_t kind);
+
+// One field's value: `number` for integer types, `bytes` for bytes and text.
+struct FieldValue {
+  FieldType type = FieldType::kU8;
+  uint64_t number = 0;
+  std::vector<uint8_t> bytes;
+  bool operator==(const FieldValue&) const = default;
+};
+
+struct Event {
+  uint16_t kind = 0;
+  uint64_t time_cycles = 0;  // absolute simulated cycles
+  std::vector<FieldValue> fields;
+  // Set by the reader for a record whose kind the file's event table does
+  // not describe: `raw` holds its payload and `fields` is empty.
+  bool undescribed = false;
+  std::vector<uint8_t> raw;
+
+  EventKind event_kind() const { return static_cast<EventKind>(kind); }
+  uint64_t u(size_t field) const;                        // integer field
+  const std::vector<uint8_t>& data(size_t field) const;  // bytes field
+  std::string text(size_t field) const;                  // text field
+  bool operator==(const Event&) const = default;
+};
+
+// FNV-1a 64: the trace's one hash (dma_read data hashes, long byte fields in
+// the dump, the end record's record hash). Chainable through `seed`.
+inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+uint64_t fnv1a64(std::span<const uint8_t> bytes, uint64_t seed = kFnvOffset);
+
+// Typed constructors, one per v1 kind; field order as in v1_event_table().
+namespace make {
+Event config_read(uint64_t t, uint8_t device, uint16_t offset, uint8_t width, uint32_t value);
+Event config_write(uint64_t t, uint8_t device, uint16_t offset, uint8_t width, uint32_t value);
+Event mmio_read(uint64_t t, uint8_t device, uint8_t bar, uint32_t offset, uint8_t width,
+                uint64_t value);
+Event mmio_write(uint64_t t, uint8_t device, uint8_t bar, uint32_t offset, uint8_t width,
+                 uint64_t value);
+Event doorbell(uint64_t t, uint8_t device, uint16_t queue);
+Event mem_write(uint64_t t, uint64_t gpa, std::span<const uint8_t> bytes);
+Event dma_read(uint64_t t, uint8_t device, uint64_t gpa, uint32_t len, uint64_t data_hash);
+// Hashes `data` with fnv1a64, as a recorder that saw the bytes should.
+Event dma_read_of(uint64_t t, uint8_t device, uint64_t gpa, std::span<const uint8_t> data);
+Event dma_write(uint64_t t, uint8_t device, uint64_t gpa, std::span<const uint8_t> bytes);
+Event intx(uint64_t t, uint8_t device, uint8_t level);
+Event msi(uint64_t t, uint8_t device, uint64_t address, uint32_t data);
+Event host_input(uint64_t t, uint8_t device, uint16_t channel, std::span<const uint8_t> bytes);
+Event state_hash(uint64_t t, uint64_t hash);
+Event note(uint64_t t, std::string_view text);
+}  // namespace make
+
+// True when `event`'s field types match `spec` one for one.
+bool matches(const Event& event, const KindSpec& spec);
+
+}  // namespace aerov::traces

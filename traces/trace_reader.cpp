@@ -1,0 +1,398 @@
+#include "traces/trace_reader.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+namespace aerov::traces {
+
+namespace {
+
+uint64_t load_le(const uint8_t* p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+size_t integer_bytes(FieldType type) {
+  switch (type) {
+    case FieldType::kU8: return 1;
+    case FieldType::kU16: return 2;
+    case FieldType::kU32: return 4;
+    case FieldType::kU64: return 8;
+    default: return 0;
+  }
+}
+
+// A known kind may gain fields in a later minor version, appended at the end;
+// its v1 fields must stay as they are.
+bool extends(const KindSpec& file, const KindSpec& v1) {
+  if (file.name != v1.name || file.fields.size() < v1.fields.size()) return false;
+  return std::equal(v1.fields.begin(), v1.fields.end(), file.fields.begin());
+}
+
+}  // namespace
+
+std::string_view error_kind_name(TraceErrorKind kind) {
+  switch (kind) {
+    case TraceErrorKind::kBadMagic: return "bad magic";
+    case TraceErrorKind::kUnsupportedVersion: return "unsupported version";
+    case TraceErrorKind::kTruncatedHeader: return "truncated header";
+    case TraceErrorKind::kBadHeader: return "bad header";
+    case TraceErrorKind::kTruncatedRecord: return "truncated record";
+    case TraceErrorKind::kRecordOverflow: return "record overflows file";
+    case TraceErrorKind::kBadVarint: return "bad varint";
+    case TraceErrorKind::kTimeOverflow: return "time overflow";
+    case TraceErrorKind::kShortPayload: return "short payload";
+    case TraceErrorKind::kLongPayload: return "long payload";
+    case TraceErrorKind::kMissingEnd: return "missing end record";
+    case TraceErrorKind::kBadEndRecord: return "bad end record";
+    case TraceErrorKind::kCountMismatch: return "event count mismatch";
+    case TraceErrorKind::kHashMismatch: return "hash mismatch";
+    case TraceErrorKind::kTrailingData: return "trailing data";
+    case TraceErrorKind::kIo: return "i/o error";
+  }
+  return "unknown error";
+}
+
+bool TraceReader::fail(TraceErrorKind kind, uint64_t offset, const std::string& cause) {
+  error_ = TraceError{kind, offset,
+                      std::string(error_kind_name(kind)) + " at byte " + std::to_string(offset) +
+                          ": " + cause};
+  return false;
+}
+
+// True when n bytes are available at pos_ before `limit`.
+bool TraceReader::need(size_t n, uint64_t limit, TraceErrorKind kind, const char* what) {
+  if (pos_ <= limit && limit - pos_ >= n) return true;
+  return fail(kind, pos_,
+              std::string(what) + " needs " + std::to_string(n) + " bytes, " +
+                  std::to_string(limit > pos_ ? limit - pos_ : 0) + " left");
+}
+
+bool TraceReader::header_u8(uint64_t limit, uint8_t* v, const char* what) {
+  if (!need(1, limit, TraceErrorKind::kTruncatedHeader, what)) return false;
+  *v = bytes_[pos_];
+  pos_ += 1;
+  return true;
+}
+
+bool TraceReader::header_u16(uint64_t limit, uint16_t* v, const char* what) {
+  if (!need(2, limit, TraceErrorKind::kTruncatedHeader, what)) return false;
+  *v = static_cast<uint16_t>(load_le(&bytes_[pos_], 2));
+  pos_ += 2;
+  return true;
+}
+
+bool TraceReader::header_u64(uint64_t limit, uint64_t* v, const char* what) {
+  if (!need(8, limit, TraceErrorKind::kTruncatedHeader, what)) return false;
+  *v = load_le(&bytes_[pos_], 8);
+  pos_ += 8;
+  return true;
+}
+
+bool TraceReader::header_string(uint64_t limit, std::string* s, const char* what) {
+  if (!need(4, limit, TraceErrorKind::kTruncatedHeader, what)) return false;
+  const uint32_t len = static_cast<uint32_t>(load_le(&bytes_[pos_], 4));
+  pos_ += 4;
+  // Checked before allocating: a hostile length costs nothing.
+  if (!need(len, limit, TraceErrorKind::kTruncatedHeader, what)) return false;
+  s->assign(reinterpret_cast<const char*>(&bytes_[pos_]), len);
+  pos_ += len;
+  return true;
+}
+
+bool TraceReader::read_devices(uint64_t limit) {
+  uint16_t count = 0;
+  if (!header_u16(limit, &count, "device count")) return false;
+  if (count > UINT8_MAX + 1u) {
+    return fail(TraceErrorKind::kBadHeader, pos_ - 2,
+                "device count " + std::to_string(count) + " exceeds 256");
+  }
+  std::set<uint8_t> ids;
+  for (uint16_t i = 0; i < count; ++i) {
+    Device d;
+    const uint64_t at = pos_;
+    if (!header_u8(limit, &d.id, "device id") || !header_string(limit, &d.type, "device type") ||
+        !header_u8(limit, &d.bus, "device bus") || !header_u8(limit, &d.slot, "device slot") ||
+        !header_u8(limit, &d.function, "device function")) {
+      return false;
+    }
+    if (d.slot > 31) {
+      return fail(TraceErrorKind::kBadHeader, pos_ - 2,
+                  "device slot " + std::to_string(d.slot) + " out of range 0..31");
+    }
+    if (d.function > 7) {
+      return fail(TraceErrorKind::kBadHeader, pos_ - 1,
+                  "device function " + std::to_string(d.function) + " out of range 0..7");
+    }
+    if (!ids.insert(d.id).second) {
+      return fail(TraceErrorKind::kBadHeader, at, "device id " + std::to_string(d.id) + " twice");
+    }
+    header_.provenance.devices.push_back(std::move(d));
+  }
+  return true;
+}
+
+bool TraceReader::read_table(uint64_t limit) {
+  uint16_t count = 0;
+  if (!header_u16(limit, &count, "event table size")) return false;
+  std::set<uint16_t> kinds;
+  for (uint16_t i = 0; i < count; ++i) {
+    KindSpec spec;
+    const uint64_t at = pos_;
+    uint8_t fields = 0;
+    if (!header_u16(limit, &spec.kind, "event kind") ||
+        !header_string(limit, &spec.name, "event kind name") ||
+        !header_u8(limit, &fields, "event field count")) {
+      return false;
+    }
+    for (uint8_t f = 0; f < fields; ++f) {
+      FieldSpec field;
+      uint8_t type = 0;
+      if (!header_string(limit, &field.name, "field name") ||
+          !header_u8(limit, &type, "field type")) {
+        return false;
+      }
+      if (!is_valid_field_type(type)) {
+        return fail(TraceErrorKind::kBadHeader, pos_ - 1,
+                    "field type " + std::to_string(type) + " unknown");
+      }
+      field.type = static_cast<FieldType>(type);
+      spec.fields.push_back(std::move(field));
+    }
+    if (spec.kind == static_cast<uint16_t>(EventKind::kEnd)) {
+      return fail(TraceErrorKind::kBadHeader, at, "event table describes kind 0 (end record)");
+    }
+    if (!kinds.insert(spec.kind).second) {
+      return fail(TraceErrorKind::kBadHeader, at,
+                  "event kind " + std::to_string(spec.kind) + " described twice");
+    }
+    const KindSpec* v1 = find_v1_kind(spec.kind);
+    if (v1 != nullptr && !extends(spec, *v1)) {
+      return fail(TraceErrorKind::kBadHeader, at,
+                  "event kind " + std::to_string(spec.kind) + " contradicts v1 " + v1->name);
+    }
+    kind_index_.emplace(spec.kind, header_.table.size());
+    header_.table.push_back(std::move(spec));
+  }
+  return true;
+}
+
+bool TraceReader::read_header() {
+  if (header_done_) return !error_;
+  header_done_ = true;
+  const size_t size = bytes_.size();
+  const size_t magic = std::min<size_t>(size, kMagic.size());
+  if (!std::equal(bytes_.begin(), bytes_.begin() + static_cast<std::ptrdiff_t>(magic),
+                  kMagic.begin())) {
+    return fail(TraceErrorKind::kBadMagic, 0, "not an AEROVTRC trace");
+  }
+  if (size < kMagic.size()) {
+    return fail(TraceErrorKind::kTruncatedHeader, size, "the file ends inside the magic");
+  }
+  pos_ = kMagic.size();
+  if (!header_u16(size, &header_.version_major, "major version") ||
+      !header_u16(size, &header_.version_minor, "minor version")) {
+    return false;
+  }
+  if (header_.version_major != kVersionMajor) {
+    return fail(TraceErrorKind::kUnsupportedVersion, 8,
+                "major version " + std::to_string(header_.version_major) + ", this reader reads " +
+                    std::to_string(kVersionMajor));
+  }
+  if (!need(4, size, TraceErrorKind::kTruncatedHeader, "header length")) return false;
+  const uint64_t length = load_le(&bytes_[pos_], 4);
+  pos_ += 4;
+  if (length > size - pos_) {
+    return fail(TraceErrorKind::kTruncatedHeader, pos_ - 4,
+                "header length " + std::to_string(length) + " runs past the end of the file (" +
+                    std::to_string(size - pos_) + " bytes left)");
+  }
+  const uint64_t limit = pos_ + length;
+  Provenance& p = header_.provenance;
+  if (!header_u64(limit, &p.root_seed, "root seed") ||
+      !header_string(limit, &p.scenario, "scenario") ||
+      !header_string(limit, &p.commit, "commit") ||
+      !header_string(limit, &p.config_json, "config") || !read_devices(limit) ||
+      !read_table(limit)) {
+    return false;
+  }
+  // Header fields a later minor version appends are skipped.
+  pos_ = limit;
+  return true;
+}
+
+bool TraceReader::decode_payload(const KindSpec& spec, uint64_t start, uint32_t length,
+                                 Event& out) {
+  const uint64_t end = start + length;
+  pos_ = start;
+  for (const FieldSpec& field : spec.fields) {
+    FieldValue v;
+    v.type = field.type;
+    const std::string what = spec.name + "." + field.name;
+    if (is_integer(field.type)) {
+      const size_t n = integer_bytes(field.type);
+      if (!need(n, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
+      v.number = load_le(&bytes_[pos_], n);
+      pos_ += n;
+    } else {
+      if (!need(4, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
+      const uint32_t len = static_cast<uint32_t>(load_le(&bytes_[pos_], 4));
+      pos_ += 4;
+      if (!need(len, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
+      v.bytes.assign(&bytes_[pos_], &bytes_[pos_] + len);
+      pos_ += len;
+    }
+    out.fields.push_back(std::move(v));
+  }
+  if (pos_ != end) {
+    return fail(TraceErrorKind::kLongPayload, pos_,
+                std::to_string(end - pos_) + " bytes after the fields of " + spec.name);
+  }
+  return true;
+}
+
+TraceReader::Step TraceReader::read_end(uint64_t record_start, uint32_t length) {
+  const uint64_t payload = pos_;
+  if (length != kEndPayloadBytes) {
+    fail(TraceErrorKind::kBadEndRecord, payload - 4,
+         "end record payload is " + std::to_string(length) + " bytes, not 16");
+    return Step::kError;
+  }
+  const uint64_t count = load_le(&bytes_[payload], 8);
+  const uint64_t hash = load_le(&bytes_[payload + 8], 8);
+  if (count != events_) {
+    fail(TraceErrorKind::kCountMismatch, payload,
+         "end record counts " + std::to_string(count) + " events, the trace holds " +
+             std::to_string(events_));
+    return Step::kError;
+  }
+  const uint64_t actual = fnv1a64(bytes_.first(record_start));
+  if (hash != actual) {
+    fail(TraceErrorKind::kHashMismatch, payload + 8,
+         "end record hash does not match the bytes before it");
+    return Step::kError;
+  }
+  pos_ = payload + length;
+  if (pos_ != bytes_.size()) {
+    fail(TraceErrorKind::kTrailingData, pos_,
+         std::to_string(bytes_.size() - pos_) + " bytes after the end record");
+    return Step::kError;
+  }
+  header_.record_hash = hash;
+  ended_ = true;
+  return Step::kEnd;
+}
+
+TraceReader::Step TraceReader::next(Event& out) {
+  if (!header_done_ && !read_header()) return Step::kError;
+  if (error_) return Step::kError;
+  if (ended_) return Step::kEnd;
+  const uint64_t size = bytes_.size();
+  const uint64_t start = pos_;
+  if (pos_ == size) {
+    fail(TraceErrorKind::kMissingEnd, pos_, "the file ends without an end record");
+    return Step::kError;
+  }
+  if (!need(2, size, TraceErrorKind::kTruncatedRecord, "record kind")) return Step::kError;
+  const uint16_t kind = static_cast<uint16_t>(load_le(&bytes_[pos_], 2));
+  pos_ += 2;
+  uint64_t delta = 0;
+  size_t used = 0;
+  const uint8_t* base = bytes_.data();
+  switch (get_varint(base + pos_, base + size, &delta, &used)) {
+    case VarintStatus::kOk: break;
+    case VarintStatus::kTruncated:
+      fail(TraceErrorKind::kTruncatedRecord, pos_, "the file ends inside a time delta");
+      return Step::kError;
+    case VarintStatus::kBad:
+      fail(TraceErrorKind::kBadVarint, pos_, "time delta is not a minimal LEB128 u64");
+      return Step::kError;
+  }
+  const uint64_t delta_at = pos_;
+  pos_ += used;
+  if (!need(4, size, TraceErrorKind::kTruncatedRecord, "record length")) return Step::kError;
+  const uint32_t length = static_cast<uint32_t>(load_le(&bytes_[pos_], 4));
+  pos_ += 4;
+  if (length > size - pos_) {
+    fail(TraceErrorKind::kRecordOverflow, pos_ - 4,
+         "payload length " + std::to_string(length) + " runs past the end of the file (" +
+             std::to_string(size - pos_) + " bytes left)");
+    return Step::kError;
+  }
+  if (kind == static_cast<uint16_t>(EventKind::kEnd)) {
+    if (delta != 0) {
+      fail(TraceErrorKind::kBadEndRecord, delta_at, "end record with a time delta");
+      return Step::kError;
+    }
+    return read_end(start, length);
+  }
+  if (delta > UINT64_MAX - time_) {
+    fail(TraceErrorKind::kTimeOverflow, delta_at, "time passes 2^64 - 1 cycles");
+    return Step::kError;
+  }
+  out = Event{};
+  out.kind = kind;
+  out.time_cycles = time_ + delta;
+  const auto found = kind_index_.find(kind);
+  const KindSpec* spec = found == kind_index_.end() ? nullptr : &header_.table[found->second];
+  const uint64_t payload = pos_;
+  if (spec == nullptr) {
+    out.undescribed = true;
+    out.raw.assign(&bytes_[payload], &bytes_[payload] + length);
+    pos_ = payload + length;
+  } else if (!decode_payload(*spec, payload, length, out)) {
+    return Step::kError;
+  }
+  time_ = out.time_cycles;
+  ++events_;
+  return Step::kEvent;
+}
+
+ReadResult read_trace(std::span<const uint8_t> bytes) {
+  ReadResult result;
+  TraceReader reader(bytes);
+  if (!reader.read_header()) {
+    result.error = reader.error();
+    return result;
+  }
+  result.trace = reader.header();
+  Event event;
+  for (;;) {
+    const TraceReader::Step step = reader.next(event);
+    if (step == TraceReader::Step::kEvent) {
+      result.trace.events.push_back(std::move(event));
+      continue;
+    }
+    if (step == TraceReader::Step::kError) {
+      result.error = reader.error();
+      result.trace.events.clear();
+    } else {
+      result.trace.record_hash = reader.header().record_hash;
+    }
+    return result;
+  }
+}
+
+ReadResult read_trace_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    ReadResult r;
+    r.error = TraceError{TraceErrorKind::kIo, 0, "i/o error at byte 0: cannot open " + path};
+    return r;
+  }
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
+  if (f.bad()) {
+    ReadResult r;
+    r.error = TraceError{TraceErrorKind::kIo, bytes.size(),
+                         "i/o error at byte " + std::to_string(bytes.size()) + ": cannot read " +
+                             path};
+    return r;
+  }
+  return read_trace(bytes);
+}
+
+}  // namespace aerov::traces
