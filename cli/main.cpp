@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "cli/trace_command.hpp"
 #include "conformance/report.hpp"
 
 namespace {
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   conform_cmd->add_flag("-v,--verbose", verbose, "List every check, not only failures");
 
   auto* rules_cmd = app.add_subcommand("rules", "List the contract's rule IDs");
+  aerov::cli::add_trace_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {

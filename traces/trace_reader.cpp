@@ -162,6 +162,10 @@ bool TraceReader::read_table(uint64_t limit) {
       field.type = static_cast<FieldType>(type);
       spec.fields.push_back(std::move(field));
     }
+    if (spec.name.empty()) {
+      return fail(TraceErrorKind::kBadHeader, at, "event kind " + std::to_string(spec.kind) +
+                                                      " without a name");
+    }
     if (spec.kind == static_cast<uint16_t>(EventKind::kEnd)) {
       return fail(TraceErrorKind::kBadHeader, at, "event table describes kind 0 (end record)");
     }
@@ -219,7 +223,13 @@ bool TraceReader::read_header() {
       !read_table(limit)) {
     return false;
   }
-  // Header fields a later minor version appends are skipped.
+  // Header fields a later minor version appends are skipped; a header of
+  // this or an older minor version has none, so every byte is accounted for.
+  if (pos_ != limit && header_.version_minor <= kVersionMinor) {
+    return fail(TraceErrorKind::kBadHeader, pos_,
+                std::to_string(limit - pos_) + " header bytes after the v1." +
+                    std::to_string(header_.version_minor) + " fields");
+  }
   pos_ = limit;
   return true;
 }

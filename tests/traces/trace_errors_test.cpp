@@ -68,12 +68,17 @@ TEST_CASE("Another major version is refused, another minor read", "[trace]") {
   std::vector<uint8_t> b = sample_bytes();
   b[8] = 2;
   require_error(b, TraceErrorKind::kUnsupportedVersion, 8);
-  // A later minor may append header fields; they are skipped.
+  // A later minor may append header fields; they are skipped. A v1.0
+  // header has none.
   std::vector<uint8_t> h = header_only();
-  h[10] = 7;
+  const size_t fields_end = h.size();
   const uint32_t len = static_cast<uint32_t>(h[12] | h[13] << 8 | h[14] << 16 | h[15] << 24) + 3;
   for (int i = 0; i < 4; ++i) h[12 + i] = static_cast<uint8_t>(len >> (8 * i));
   h.insert(h.end(), {9, 9, 9});
+  append_end(h, 0);
+  require_error(h, TraceErrorKind::kBadHeader, fields_end);
+  h[10] = 7;
+  h.resize(h.size() - kEndRecordBytes);
   append_end(h, 0);
   const ReadResult r = read_trace(h);
   INFO((r.error ? r.error->message : ""));
