@@ -3,6 +3,7 @@
 // (and the mingw-w64 check) even before any driver source includes it.
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
+#include "drivers/windows7/common/interrupts.hpp"
 #include "drivers/windows7/common/little_endian.hpp"
 #include "drivers/windows7/common/net_core.hpp"
 #include "drivers/windows7/common/os_services.hpp"

@@ -1,5 +1,6 @@
 // What a driver core needs from the OS beyond PCI access: DMA-able memory
-// handed out at initialisation, and a log. The StorPort/NDIS/KMDF glue
+// handed out at initialisation, which interrupts the platform connected,
+// and a log. The StorPort/NDIS/KMDF glue
 // implements it with WDK calls (an uncached extension or common buffer,
 // DbgPrintEx or WPP); drivers/host implements it on the machine model.
 //
@@ -29,6 +30,17 @@ class OsServices : public transport::PciAccess {
   // initialises; cores never free (the OS reclaims it with the device).
   // Returns false when the memory is not available.
   virtual bool alloc_dma(uint32_t bytes, uint32_t alignment, DmaRegion* out) = 0;
+
+  // How many message-signaled interrupts (MSI-X table entries 0..N-1) the
+  // platform granted and connected before the core starts; 0 means a
+  // line-based (INTx) interrupt (DRV-2). The glue reports what the OS says:
+  // StorPort, StorPortGetMSIInfo succeeding for MessageId 0..N-1 (with
+  // HwMSInterruptRoutine set); NDIS 6, the MessageInfoTable->MessageCount
+  // of NdisMRegisterInterruptEx when InterruptType is
+  // NDIS_CONNECT_MESSAGE_BASED; KMDF, the WDF_INTERRUPT_INFO of each
+  // message interrupt. Each entry is programmed and unmasked and MSI-X
+  // Enable is set. The cores choose vectors with interrupts.hpp.
+  virtual uint16_t msix_messages_granted() { return 0; }
 
   // `message` is a fixed string with static lifetime; args (at most
   // kMaxLogArgs) are printed after it as numbers.

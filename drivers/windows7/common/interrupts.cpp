@@ -1,0 +1,76 @@
+#include "drivers/windows7/common/interrupts.hpp"
+
+#include "transport/virtio_pci_regs.hpp"
+
+namespace aerov::drivers::windows7 {
+
+using transport::TransportError;
+
+const char* to_string(InterruptMode m) {
+  switch (m) {
+    case InterruptMode::kIntx: return "INTx";
+    case InterruptMode::kMsixShared: return "MSI-X shared";
+    case InterruptMode::kMsixPerQueue: return "MSI-X per queue";
+  }
+  return "unknown";
+}
+
+void InterruptPlan::reset(uint16_t granted_messages) {
+  granted_ = granted_messages;
+  mode_ = granted_ == 0   ? InterruptMode::kIntx
+          : granted_ == 1 ? InterruptMode::kMsixShared
+                          : InterruptMode::kMsixPerQueue;
+}
+
+uint16_t InterruptPlan::config_vector() const {
+  return mode_ == InterruptMode::kIntx ? transport::kNoVector : 0;
+}
+
+uint16_t InterruptPlan::queue_vector(uint16_t queue) const {
+  switch (mode_) {
+    case InterruptMode::kIntx: return transport::kNoVector;
+    case InterruptMode::kMsixShared: return 0;
+    case InterruptMode::kMsixPerQueue:
+      return static_cast<uint16_t>(1u + queue % (granted_ - 1u));
+  }
+  return transport::kNoVector;
+}
+
+bool InterruptPlan::covers_config(uint16_t message) const {
+  return mode_ != InterruptMode::kIntx && message == config_vector();
+}
+
+bool InterruptPlan::covers_queue(uint16_t message, uint16_t queue) const {
+  return mode_ != InterruptMode::kIntx && message == queue_vector(queue);
+}
+
+bool InterruptPlan::step_down() {
+  switch (mode_) {
+    case InterruptMode::kMsixPerQueue: mode_ = InterruptMode::kMsixShared; return true;
+    case InterruptMode::kMsixShared: mode_ = InterruptMode::kIntx; return true;
+    case InterruptMode::kIntx: return false;
+  }
+  return false;
+}
+
+TransportError program_interrupts(transport::VirtioPciDriver& driver, uint16_t num_queues,
+                                  InterruptPlan* plan) {
+  // Nothing granted: INTx, and the device's vectors are NO_VECTOR since reset.
+  if (plan->granted() == 0) return TransportError::kNone;
+  // At most three levels; each refusal steps down once.
+  for (uint32_t attempt = 0; attempt < 3; ++attempt) {
+    TransportError e = driver.set_config_vector(plan->config_vector());
+    for (uint16_t q = 0; q < num_queues && e == TransportError::kNone; ++q) {
+      e = driver.set_queue_vector(q, plan->queue_vector(q));
+    }
+    if (e == TransportError::kNone) {
+      // Granted messages the device cannot use: let it raise INTA# instead.
+      if (plan->mode() == InterruptMode::kIntx && plan->granted() != 0) driver.disable_msix();
+      return TransportError::kNone;
+    }
+    if (e != TransportError::kVectorRefused || !plan->step_down()) return e;
+  }
+  return TransportError::kVectorRefused;  // unreachable: kIntx never refuses
+}
+
+}  // namespace aerov::drivers::windows7
