@@ -28,6 +28,14 @@ struct MmioWrite {
   uint32_t value;
 };
 
+// One register read, for tests that check what a core looks at (e.g. that an
+// MSI-X core never reads ISR, IRQ-4).
+struct MmioRead {
+  uint8_t bar;
+  uint32_t offset;
+  uint8_t width;
+};
+
 struct DmaAllocation {
   uint64_t pa;
   uint32_t bytes;
@@ -51,12 +59,10 @@ class ModelOsServices final : public windows7::OsServices {
     pci_.config_write(offset, width, value);
   }
   uint32_t mmio_read(uint8_t bar, uint32_t offset, uint8_t width) override {
+    if (trace_mmio_) mmio_reads_.push_back(MmioRead{bar, offset, width});
     return pci_.mmio_read(bar, offset, width);
   }
-  void mmio_write(uint8_t bar, uint32_t offset, uint8_t width, uint32_t value) override {
-    if (trace_mmio_) mmio_writes_.push_back(MmioWrite{bar, offset, width, value});
-    pci_.mmio_write(bar, offset, width, value);
-  }
+  void mmio_write(uint8_t bar, uint32_t offset, uint8_t width, uint32_t value) override;
   bool bar_info(uint8_t bar, transport::BarInfo* out) override { return pci_.bar_info(bar, out); }
   void lock() override { pci_.lock(); }
   void unlock() override { pci_.unlock(); }
@@ -66,6 +72,23 @@ class ModelOsServices final : public windows7::OsServices {
   bool alloc_dma(uint32_t bytes, uint32_t alignment, windows7::DmaRegion* out) override;
   void log(windows7::LogLevel level, const char* message, const uint64_t* args,
            uint8_t num_args) override;
+  uint16_t msix_messages_granted() override { return granted_; }
+
+  // What firmware / Windows PnP does before the driver starts when it grants
+  // `messages` MSI-X messages: programs table entries 0..messages-1 through
+  // BAR0 (address 0xFEE00000, data = message number, unmasked) and sets
+  // MSI-X Enable in the capability's Message Control. The core then learns
+  // the count from msix_messages_granted(). With no MSI-X capability on the
+  // function only the count is reported (a platform bug a core survives).
+  // Not traced. Returns false when the function has no MSI-X capability.
+  static constexpr uint64_t kMsiAddress = 0xFEE0'0000;
+  bool grant_msix_messages(uint16_t messages);
+  // Fault injection: the device "cannot allocate" MSI-X vectors >= `first`:
+  // writes of such a vector to msix_config or queue_msix_vector reach the
+  // device as NO_VECTOR, so the read-back is 0xFFFF (virtio 1.2 4.1.5.1.2).
+  void refuse_msix_vectors_from(uint16_t first) { refuse_from_ = first; }
+  // Offset of the MSI-X capability in config space (0 if none).
+  uint8_t msix_capability();
 
   // Test controls and observation.
   void fail_allocations_after(int successes) { allocations_left_ = successes; }
@@ -75,6 +98,10 @@ class ModelOsServices final : public windows7::OsServices {
   void trace_mmio(bool on) { trace_mmio_ = on; }
   const std::vector<MmioWrite>& mmio_writes() const { return mmio_writes_; }
   void clear_mmio_writes() { mmio_writes_.clear(); }
+  const std::vector<MmioRead>& mmio_reads() const { return mmio_reads_; }
+  void clear_mmio_reads() { mmio_reads_.clear(); }
+  // Traced reads of [offset, offset + 1) in `bar` (e.g. BAR0 + 0x2000, ISR).
+  size_t mmio_reads_at(uint8_t bar, uint32_t offset) const;
   int lock_depth() const { return pci_.lock_depth(); }
   uint64_t window_used() const { return used_; }
 
@@ -89,6 +116,9 @@ class ModelOsServices final : public windows7::OsServices {
   std::vector<LogEntry> log_;
   bool trace_mmio_ = true;
   std::vector<MmioWrite> mmio_writes_;
+  std::vector<MmioRead> mmio_reads_;
+  uint16_t granted_ = 0;
+  uint32_t refuse_from_ = 0x10000;  // no vector refused
 };
 
 }  // namespace aerov::drivers::host

@@ -28,7 +28,9 @@ BlkMachine::BlkMachine(const BlkMachineOptions& o) : options_(o) {
   model::devices::BlkDeviceOptions dopt;
   dopt.seg_max = o.seg_max;
   device = std::make_unique<model::devices::BlkDevice>(*disk, dopt);
+  set_msix_vectors(o.msix_vectors);
   attach(*device, contract::kBlk, o.hide_features);
+  if (o.grant_messages != 0) os->grant_msix_messages(o.grant_messages);
   pending.assign(o.pending_capacity, nullptr);
   if (o.init) require(init() == w7::BlkError::kNone, "core init");
 }
@@ -61,6 +63,17 @@ bool BlkMachine::interrupt_if_asserted() {
   return true;
 }
 
+int BlkMachine::deliver_messages() {
+  int n = 0;
+  model::irq::MsiMessage msg;
+  while (next_msi_message(&msg)) {
+    require(msg.address == host::ModelOsServices::kMsiAddress, "MSI-X address");
+    if (!core.message_interrupt(static_cast<uint16_t>(msg.data))) ++unclaimed_messages;
+    ++n;
+  }
+  return n;
+}
+
 void BlkMachine::service(int max_rounds) {
   for (int round = 0; round < max_rounds; ++round) {
     bool progress = false;
@@ -68,6 +81,7 @@ void BlkMachine::service(int max_rounds) {
       function->process_queue(0);  // the host's "backend finished work" event
       progress = true;
     }
+    if (deliver_messages() != 0) progress = true;
     for (int i = 0; i < 64 && intx.level(); ++i) {
       core.interrupt();
       progress = true;

@@ -28,6 +28,11 @@ struct BlkMachineOptions {
   model::backends::FaultyDiskOptions faulty_options{};
   uint64_t hide_features = 0;
   uint16_t pending_capacity = 512;
+  // MSI-X (IRQ-4): table entries of the function (0: no capability), and
+  // messages the platform grants before init (programmed and enabled when
+  // the function has the capability).
+  uint16_t msix_vectors = 0;
+  uint16_t grant_messages = 0;
   bool init = true;
 };
 
@@ -48,11 +53,15 @@ class BlkMachine : public CoreMachine {
 
   w7::BlkError init();
 
-  // Runs the device (backend latency) and the interrupt handler until
-  // nothing changes; at most max_rounds rounds.
+  // Runs the device (backend latency) and the interrupt handlers until
+  // nothing changes; at most max_rounds rounds. Recorded MSI-X messages go
+  // to core.message_interrupt(data); an asserted INTx line to interrupt().
   void service(int max_rounds = 100000);
   // One interrupt if the line is up.
   bool interrupt_if_asserted();
+  // Hands every recorded MSI-X message to the core; how many there were.
+  int deliver_messages();
+  uint64_t unclaimed_messages = 0;  // message_interrupt() returned false
 
   // A request whose data lies in pieces of the given lengths, each in its
   // own buffer; a write's data is random (from seed) and copied to guest RAM.

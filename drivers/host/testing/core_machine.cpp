@@ -26,6 +26,13 @@ void CoreMachine::attach(transport::VirtioDevice& device, const contract::Device
   masked = std::make_unique<MaskedDevice>(device, hide_features);
   transport::VirtioPciOptions po;
   po.intx = &intx;
+  po.msix_vectors = msix_vectors_;
+  if (msix_vectors_ != 0) {
+    po.msi_sink = [this](const model::irq::MsiMessage& m) {
+      msi_messages.push_back(m);
+      ++msi_delivered;
+    };
+  }
   function = std::make_unique<transport::VirtioPciFunction>(
       *masked, memory, transport::contract_identity(spec, 0), std::move(po));
   require(bus.attach(kBdf, function.get()) == model::pci::PciError::kOk, "attach");
@@ -33,6 +40,13 @@ void CoreMachine::attach(transport::VirtioDevice& device, const contract::Device
       bus, {{0xE000'0000, 0x1000'0000}, {0x80'0000'0000, 0x1'0000'0000}});
   require(enumeration.functions.size() == 1 && enumeration.functions[0].enabled, "enumeration");
   os.emplace(bus, enumeration.functions[0], memory, kDmaWindow, kDmaWindowBytes);
+}
+
+bool CoreMachine::next_msi_message(model::irq::MsiMessage* out) {
+  if (msi_messages.empty()) return false;
+  *out = msi_messages.front();
+  msi_messages.pop_front();
+  return true;
 }
 
 uint64_t CoreMachine::alloc_buffer(uint64_t bytes) {

@@ -7,9 +7,16 @@
 //
 // Device-specific machines (tests/drivers, bench/) own their device model
 // and a core, and call attach() once the device exists.
+//
+// MSI-X (IRQ-4): set_msix_vectors(n) before attach() gives the function an
+// MSI-X capability with n table entries; every message it delivers is
+// recorded in msi_messages (data = the message number the platform
+// programmed) for the machine to hand to the core's message entry point.
+// os->grant_msix_messages(k) after attach() plays the platform granting k.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 
@@ -63,6 +70,11 @@ class CoreMachine {
   // as `spec`, enumerates and creates the OS services. Once only.
   void attach(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
               uint64_t hide_features = 0);
+  // Before attach(): MSI-X table entries of the function (0: no capability).
+  void set_msix_vectors(uint16_t vectors) { msix_vectors_ = vectors; }
+  uint16_t msix_vectors() const { return msix_vectors_; }
+  // Takes the oldest recorded MSI-X message; false when there is none.
+  bool next_msi_message(model::irq::MsiMessage* out);
 
   // Guest buffers for data: alternating low and high RAM (DMA-2), each
   // starting 8 bytes into a cache line (DMA-1: no alignment promised).
@@ -83,8 +95,12 @@ class CoreMachine {
   std::unique_ptr<transport::VirtioPciFunction> function;
   model::pci::Enumeration enumeration;
   std::optional<host::ModelOsServices> os;
+  // Delivered MSI-X messages, oldest first, not yet taken.
+  std::deque<model::irq::MsiMessage> msi_messages;
+  uint64_t msi_delivered = 0;  // every message the sink ever received
 
  private:
+  uint16_t msix_vectors_ = 0;
   uint64_t next_low_ = 0x100000;
   uint64_t next_high_ = kHighRam + kDmaWindowBytes;
   bool high_next_ = false;

@@ -82,6 +82,7 @@ BlkError BlkCore::init(OsServices& os, const BlkCoreConfig& config) {
     return BlkError::kTransport;
   }
   attached_ = true;
+  plan_.reset(os.msix_messages_granted());  // DRV-2: 0 granted = INTx
   const BlkError e = bring_up(true);
   if (e != BlkError::kNone) {
     log_event(os, LogLevel::kError, "blk: init failed", static_cast<uint64_t>(e),
@@ -92,6 +93,8 @@ BlkError BlkCore::init(OsServices& os, const BlkCoreConfig& config) {
   state_ = State::kRunning;
   log_event(os, LogLevel::kInfo, "blk: ready (capacity, seg_max, features)", capacity_, seg_max_,
             features_);
+  log_event(os, LogLevel::kInfo, "blk: interrupts (mode, messages granted)",
+            static_cast<uint64_t>(plan_.mode()), plan_.granted());
   return BlkError::kNone;
 }
 
@@ -127,12 +130,36 @@ BlkError BlkCore::bring_up(bool first) {
   }
   // The queue forgets every chain; the slots remember them for reissue.
   if (queue_.init(queue_config_) != vq::DriverStatus::kOk) return BlkError::kQueueInit;
-  // DRV-2: INTx only, so no MSI-X vector.
-  transport_error_ = driver_.setup_queue(0, queue_.desc_pa(), queue_.avail_pa(), queue_.used_pa(),
-                                         transport::kNoVector);
-  if (transport_error_ != TransportError::kNone) return BlkError::kTransport;
+  const BlkError q = setup_requestq();
+  if (q != BlkError::kNone) return q;
   driver_.driver_ok();
+  config_generation_ = driver_.config_generation();
   return BlkError::kNone;
+}
+
+// DRV-2, IRQ-4: vectors as interrupts.hpp chooses, verified by read-back;
+// a refusal steps the plan down (per-queue -> shared -> INTx) and stays
+// down across resets.
+BlkError BlkCore::setup_requestq() {
+  for (;;) {
+    const InterruptMode before = plan_.mode();
+    transport_error_ = program_interrupts(driver_, 1, &plan_);
+    if (transport_error_ == TransportError::kNone) {
+      transport_error_ = driver_.setup_queue(0, queue_.desc_pa(), queue_.avail_pa(),
+                                             queue_.used_pa(), plan_.queue_vector(0));
+    }
+    if (plan_.mode() != before) {
+      // kMsixPerQueue > kMsixShared > kIntx: one count per level given up.
+      counters_.vector_fallbacks += static_cast<uint8_t>(before) - static_cast<uint8_t>(plan_.mode());
+      log_event(*os_, LogLevel::kWarning, "blk: device refused MSI-X vectors; now mode",
+                static_cast<uint64_t>(plan_.mode()));
+    }
+    // The queue is not enabled after a refusal, so it can be programmed again.
+    if (transport_error_ != TransportError::kVectorRefused) break;
+    if (!plan_.step_down()) break;
+    ++counters_.vector_fallbacks;
+  }
+  return transport_error_ == TransportError::kNone ? BlkError::kNone : BlkError::kTransport;
 }
 
 BlkError BlkCore::read_config(bool first) {
@@ -407,15 +434,45 @@ bool BlkCore::interrupt() {
       recover("blk: device needs reset");
       return true;
     }
-    // CFG-4/IRQ-3: a runtime configuration change (e.g. a resized disk).
-    ++counters_.config_changes;
-    uint8_t cfg[8] = {};
-    if (driver_.read_device_config(0, cfg, 8) == TransportError::kNone) {
-      capacity_ = load_le(cfg + kConfigCapacity, 8);
-    }
+    config_change();
   }
   drain();
   return true;
+}
+
+bool BlkCore::message_interrupt(uint16_t message) {
+  if (!attached_) return false;
+  if (!plan_.uses_msix()) return interrupt();  // fell back to INTx: ISR says why
+  const bool config = plan_.covers_config(message);
+  const bool requests = plan_.covers_queue(message, 0);
+  if (!config && !requests) {
+    ++counters_.spurious;
+    return false;
+  }
+  ++counters_.messages;
+  if (state_ != State::kRunning) return true;
+  if (config) {
+    // STAT-4: the device raises its config vector when it needs a reset.
+    if (driver_.needs_reset()) {
+      recover("blk: device needs reset");
+      return true;
+    }
+    // A message of its own means a change; a shared one says so only
+    // through config_generation (CFG-4).
+    if (!requests || driver_.config_generation() != config_generation_) config_change();
+  }
+  if (requests) drain();
+  return true;
+}
+
+// CFG-4/IRQ-3: a runtime configuration change (e.g. a resized disk).
+void BlkCore::config_change() {
+  ++counters_.config_changes;
+  config_generation_ = driver_.config_generation();
+  uint8_t cfg[8] = {};
+  if (driver_.read_device_config(0, cfg, 8) == TransportError::kNone) {
+    capacity_ = load_le(cfg + kConfigCapacity, 8);
+  }
 }
 
 void BlkCore::poll() {

@@ -18,6 +18,13 @@
 // StartIo/interrupt spin lock); the device runs concurrently. The completion
 // callback runs inside interrupt()/poll()/submit() and may call submit().
 //
+// Interrupts (IRQ-4, DRV-2). INTx + ISR is the default: the glue calls
+// interrupt(). When OsServices::msix_messages_granted() is non-zero the core
+// programs MSI-X vectors as interrupts.hpp chooses (config on message 0, the
+// requestq on message 1, or both on message 0 when one was granted; INTx if
+// the device refuses them) and the glue's message routine calls
+// message_interrupt(MessageId), which never reads ISR.
+//
 // Recovery (STAT-4, VQ-9). When the device reports DEVICE_NEEDS_RESET or
 // breaks the ring protocol, the core resets it, brings it up again in the
 // same memory and reissues every chain that had not completed; a request is
@@ -29,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/windows7/common/interrupts.hpp"
 #include "drivers/windows7/common/os_services.hpp"
 #include "transport/driver/virtio_pci_driver.hpp"
 #include "virtqueue/driver/driver_queue.hpp"
@@ -118,6 +126,8 @@ struct BlkCounters {
   uint64_t bad_status;       // parts with a status byte outside 0..2
   uint64_t queued;           // requests that waited in the pending array
   uint16_t pending_high_water;
+  uint64_t messages;         // message_interrupt() calls that were ours
+  uint64_t vector_fallbacks; // times the device refused the planned vectors
 };
 
 class BlkCore {
@@ -148,6 +158,13 @@ class BlkCore {
   // false when ISR was 0 (or all-ones, a device that is gone) or init has
   // not attached yet: the interrupt was another device's.
   bool interrupt();
+  // The MSI-X service routine (IRQ-4): `message` is the table entry the
+  // platform numbered (StorPort MessageId). Never reads ISR: a message that
+  // covers configuration checks DEVICE_NEEDS_RESET and recovers (STAT-4) or
+  // re-reads the configuration; one that covers the requestq completes
+  // finished requests. Returns false for a message that is not ours. If the
+  // core fell back to INTx it is interrupt().
+  bool message_interrupt(uint16_t message);
   // Completes whatever the device finished without looking at ISR (crash
   // dump / polled mode, or a DPC after interrupt()); also recovers when the
   // device set DEVICE_NEEDS_RESET.
@@ -165,6 +182,8 @@ class BlkCore {
   uint16_t pending_count() const { return pending_count_; }
   transport::TransportError transport_error() const { return transport_error_; }
   const BlkCounters& counters() const { return counters_; }
+  InterruptMode interrupt_mode() const { return plan_.mode(); }
+  const InterruptPlan& interrupt_plan() const { return plan_; }
   const virtqueue::DriverQueue& queue() const { return queue_; }
   const transport::VirtioPciDriver& transport() const { return driver_; }
 
@@ -200,6 +219,8 @@ class BlkCore {
   void drain();
   void finish_part(uint16_t slot, BlkResult result);
   void finish_request_parts(BlkRequest* r, uint32_t parts, BlkResult result);
+  BlkError setup_requestq();
+  void config_change();
   void recover(const char* why);
   void fail_device();
 
@@ -208,6 +229,8 @@ class BlkCore {
   State state_ = State::kUninitialized;
   bool attached_ = false;
   transport::VirtioPciDriver driver_{};
+  InterruptPlan plan_{};
+  uint8_t config_generation_ = 0;
   transport::TransportError transport_error_ = transport::TransportError::kNone;
   virtqueue::DriverQueue queue_{};
   virtqueue::DriverQueueConfig queue_config_{};
