@@ -165,3 +165,36 @@ TEST_CASE("Varints use the one minimal LEB128 encoding", "[trace]") {
   const uint8_t too_long[11] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
   CHECK(get_varint(too_long, too_long + 11, &v, &used) == VarintStatus::kBad);
 }
+
+TEST_CASE("A file trace larger than the write chunk reads back whole", "[trace]") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "aerov_trace_large.trace").string();
+  std::vector<Event> events;
+  for (uint64_t i = 0; i < 64; ++i) {
+    events.push_back(make::dma_write(i * 100, 0, 0x100000 + i * 4096, pattern(4096, uint8_t(i))));
+    events.push_back(make::dma_read_of(i * 100 + 50, 0, 0x100000 + i * 4096, pattern(4096, uint8_t(i))));
+  }
+  {
+    TraceWriter w(path, sample_provenance());
+    for (const Event& e : events) w.write(e);
+    w.finish();
+  }
+  const ReadResult r = read_trace_file(path);
+  std::remove(path.c_str());
+  INFO((r.error ? r.error->message : ""));
+  REQUIRE(r.ok());
+  CHECK(r.trace.events == events);
+  CHECK(write_trace(sample_provenance(), events).size() > 256 * 1024);
+}
+
+TEST_CASE("A writer that never finishes leaves a trace readers reject", "[trace]") {
+  std::vector<uint8_t> out;
+  {
+    TraceWriter w(out, sample_provenance());
+    w.write(make::doorbell(1, 0, 0));
+  }
+  const ReadResult r = read_trace(out);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error->kind == TraceErrorKind::kMissingEnd);
+  CHECK(r.error->offset == out.size());
+}
