@@ -1,0 +1,362 @@
+// Scenario "blk": the Windows 7 blk core drives the virtio-blk device model
+// on a RAM disk behind a FaultyDisk (seeded I/O errors and latency).
+//
+// Workload: reads, writes and flushes of 1..64 sectors at random places, in
+// 1..8 scatter-gather pieces of random sizes inside per-slot guest buffers
+// (low and high RAM), at most kSlots in flight, never two in flight over
+// the same sectors (their order would be undefined).
+//
+// Oracles. Safety: every accepted request completes exactly once; without
+// an injected backend error every result is success; a successful read
+// returns exactly what the shadow disk holds for every sector whose content
+// is known (a failed write makes its sectors unknown: it may or may not have
+// executed before a reset reissued it). Liveness: with faults off, every
+// request completes; then a FLUSH, and the RAM disk equals the shadow.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "drivers/windows7/common/blk_core.hpp"
+#include "model/backends/disk/faulty_disk.hpp"
+#include "model/backends/disk/ram_disk.hpp"
+#include "model/devices/blk/blk_device.hpp"
+#include "sim/scenarios.hpp"
+#include "sim/sim_machine.hpp"
+
+namespace aerov::sim {
+
+namespace {
+
+namespace w7 = drivers::windows7;
+using model::backends::DiskStatus;
+
+constexpr uint64_t kSectors = 4096;  // 2 MiB
+constexpr uint32_t kMaxSectorsPerRequest = 64;
+constexpr size_t kSlots = 48;
+constexpr Cycles kLivenessBound = 20'000'000;
+
+struct Slot {
+  bool busy = false;
+  int completions = 0;
+  uint64_t serial = 0;
+  uint64_t buffer = 0;  // guest address of this slot's data area
+  w7::BlkRequest req{};
+  std::vector<w7::BlkSgElement> sg;
+  std::vector<uint8_t> data;  // a write's bytes
+};
+
+class BlkScenario {
+ public:
+  explicit BlkScenario(const RunOptions& o)
+      : options_(o),
+        m_(SimMachineOptions{o.seed, o.faults,
+                             {Fault::kBackendIoError, Fault::kBackendLatency, Fault::kIrqDelay,
+                              Fault::kIrqCoalesce, Fault::kSpuriousIrq, Fault::kSpuriousDoorbell,
+                              Fault::kNeedsReset}}),
+        work_(m_.rng.stream("workload")),
+        ram_(kSectors),
+        disk_(ram_, disk_options(m_.rng.stream("disk").next())),
+        device_(disk_),
+        shadow_(kSectors * 512, 0),
+        known_(kSectors, true) {
+    if (m_.faults.enabled(Fault::kBackendIoError)) {
+      disk_.set_error_rate(m_.faults.rate_ppm(Fault::kBackendIoError),
+                           model::backends::kFaultRead | model::backends::kFaultWrite |
+                               model::backends::kFaultFlush);
+    }
+    m_.attach_device(device_, contract::kBlk);
+    for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
+    pending_.assign(kSlots, nullptr);
+    m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.may_reset = [this] { return progress_since_reset(); };
+  }
+
+  RunResult run() {
+    w7::BlkCoreConfig cfg{};
+    cfg.on_complete = &BlkScenario::on_complete;
+    cfg.context = this;
+    cfg.pending = pending_.data();
+    cfg.pending_capacity = static_cast<uint16_t>(pending_.size());
+    if (core_.init(*m_.os, cfg) != w7::BlkError::kNone) throw SafetyFailure("core init failed");
+    m_.start_chaos(2000);
+    disk_tick();
+    // Fault phase: `steps` operations.
+    schedule_submit();
+    const bool issued = m_.run([this] { return submitted_ >= options_.steps; },
+                               options_.steps * 100'000);
+    if (!issued) return finish(Outcome::kLiveness, "workload stalled in the fault phase");
+    // Liveness phase.
+    m_.faults.off();
+    disk_.set_error_rate(0, 0);
+    disk_.set_delay(0, 3);
+    const Cycles deadline = m_.now() + kLivenessBound;
+    if (!m_.run([this] { return in_flight_ == 0; }, deadline)) {
+      return finish(Outcome::kLiveness, std::to_string(in_flight_) +
+                                            " requests outstanding " +
+                                            std::to_string(kLivenessBound) +
+                                            " cycles after faults stopped");
+    }
+    // Everything durable: a final flush, then the disk must equal the shadow.
+    Slot* f = submit_flush();
+    if (f == nullptr) return finish(Outcome::kSafety, "final flush refused");
+    if (!m_.run([this] { return in_flight_ == 0; }, m_.now() + kLivenessBound)) {
+      return finish(Outcome::kLiveness, "final flush never completed");
+    }
+    if (!final_flush_ok_) return finish(Outcome::kSafety, "final flush failed with faults off");
+    std::vector<uint8_t> disk(kSectors * 512);
+    if (model::backends::read_sync(ram_, 0, disk) != DiskStatus::kOk) {
+      throw SafetyFailure("reading the RAM disk back failed");
+    }
+    for (uint64_t s = 0; s < kSectors; ++s) {
+      if (known_[s] && !std::equal(disk.begin() + s * 512, disk.begin() + (s + 1) * 512,
+                                   shadow_.begin() + s * 512)) {
+        return finish(Outcome::kSafety, "disk sector " + std::to_string(s) +
+                                            " differs from the shadow after the final flush");
+      }
+    }
+    return finish(Outcome::kPass, "");
+  }
+
+  RunResult fail(Outcome o, const std::string& message) { return finish(o, message); }
+
+ private:
+  static model::backends::FaultyDiskOptions disk_options(uint64_t seed) {
+    model::backends::FaultyDiskOptions d;
+    d.seed = seed;
+    d.min_delay = 0;
+    d.max_delay = 3;
+    return d;
+  }
+
+  bool progress_since_reset() {
+    const uint64_t progress = core_.counters().completed;
+    if (progress == progress_at_reset_) return false;
+    progress_at_reset_ = progress;
+    return true;
+  }
+
+  // The backend makes progress on its own clock.
+  void disk_tick() {
+    m_.events.schedule_in(100 + m_.timing.below(300), [this] {
+      if (disk_.in_flight() != 0) m_.serve_soon(0, 0);
+      if (m_.faults.fire(Fault::kBackendLatency)) {
+        disk_.set_delay(20, 200);
+        m_.note("backend latency spike", 0);
+      } else if (m_.faults.active()) {
+        disk_.set_delay(0, 3);
+      }
+      disk_tick();
+    });
+  }
+
+  void schedule_submit() {
+    m_.events.schedule_in(work_.below(400), [this] {
+      m_.note("driver submits", submitted_);
+      if (submitted_ < options_.steps) {
+        submit_one();
+        schedule_submit();
+      }
+    });
+  }
+
+  Slot* free_slot() {
+    for (auto& s : slots_) {
+      if (!s.busy) return &s;
+    }
+    return nullptr;
+  }
+
+  bool overlaps(uint64_t sector, uint32_t count) const {
+    for (const auto& s : slots_) {
+      if (s.busy && s.req.op != w7::BlkOp::kFlush && sector < s.req.sector + s.req.sector_count &&
+          s.req.sector < sector + count) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void submit_one() {
+    Slot* slot = free_slot();
+    if (slot == nullptr) return;  // queue depth reached; try again next time
+    const uint64_t dice = work_.below(100);
+    if (dice < 8) {
+      if (submit_flush() != nullptr) ++submitted_;
+      return;
+    }
+    const auto count = static_cast<uint32_t>(1 + work_.below(kMaxSectorsPerRequest));
+    const uint64_t sector = work_.below(kSectors - count + 1);
+    if (overlaps(sector, count)) return;
+    slot->req = w7::BlkRequest{};
+    slot->req.op = dice < 54 ? w7::BlkOp::kWrite : w7::BlkOp::kRead;
+    slot->req.sector = sector;
+    slot->req.sector_count = count;
+    // 1..8 pieces with random cut points, each starting at a random offset
+    // inside the slot's area (DMA-1: no alignment).
+    const uint32_t bytes = count * 512;
+    const auto pieces = static_cast<uint32_t>(1 + work_.below(std::min<uint32_t>(8, bytes)));
+    std::vector<uint32_t> cuts{0, bytes};
+    for (uint32_t i = 1; i < pieces; ++i) cuts.push_back(static_cast<uint32_t>(1 + work_.below(bytes - 1)));
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    slot->sg.clear();
+    uint64_t at = slot->buffer;
+    for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+      const uint32_t len = cuts[i + 1] - cuts[i];
+      at += work_.below(8);  // small gaps between pieces
+      slot->sg.push_back(w7::BlkSgElement{at, len});
+      at += len;
+    }
+    slot->data.resize(bytes);
+    if (slot->req.op == w7::BlkOp::kWrite) {
+      for (size_t i = 0; i < slot->data.size(); i += 8) {
+        const uint64_t v = work_.next();  // bytes is a multiple of 512
+        std::memcpy(slot->data.data() + i, &v, 8);
+      }
+    } else {
+      std::fill(slot->data.begin(), slot->data.end(), 0xA5);  // poison: a read must overwrite it
+    }
+    uint32_t off = 0;
+    for (const auto& e : slot->sg) {
+      m_.memory.write(e.addr, slot->data.data() + off, e.len);
+      off += e.len;
+    }
+    slot->req.sg = slot->sg.data();
+    slot->req.sg_count = static_cast<uint32_t>(slot->sg.size());
+    start(*slot);
+  }
+
+  Slot* submit_flush() {
+    Slot* slot = free_slot();
+    if (slot == nullptr) return nullptr;
+    slot->req = w7::BlkRequest{};
+    slot->req.op = w7::BlkOp::kFlush;
+    slot->sg.clear();
+    slot->data.clear();
+    return start(*slot) ? slot : nullptr;
+  }
+
+  bool start(Slot& slot) {
+    slot.req.cookie = &slot;
+    slot.busy = true;
+    slot.completions = 0;
+    slot.serial = serial_++;
+    ++in_flight_;
+    const w7::BlkError e = core_.submit(&slot.req);
+    if (e == w7::BlkError::kBusy) {  // allowed: the caller retries later
+      slot.busy = false;
+      --in_flight_;
+      return false;
+    }
+    if (e != w7::BlkError::kNone) {
+      m_.safety(std::string("submit refused a valid request: ") + w7::to_string(e));
+      return false;
+    }
+    if (slot.req.op != w7::BlkOp::kFlush) ++submitted_;
+    return true;
+  }
+
+  static void on_complete(void* context, w7::BlkRequest* request, w7::BlkResult result) {
+    static_cast<BlkScenario*>(context)->complete(*static_cast<Slot*>(request->cookie), result);
+  }
+
+  void complete(Slot& slot, w7::BlkResult result) {
+    m_.note("request completes", slot.serial);
+    if (!slot.busy || ++slot.completions != 1) {
+      return m_.safety("request " + std::to_string(slot.serial) + " completed twice");
+    }
+    const bool errors_possible = disk_.injected_errors() != 0;
+    if (result != w7::BlkResult::kSuccess && !(errors_possible && result == w7::BlkResult::kIoError)) {
+      return m_.safety("request " + std::to_string(slot.serial) + " completed " +
+                          w7::to_string(result) + " with no backend error injected");
+    }
+    const w7::BlkRequest& r = slot.req;
+    if (r.op == w7::BlkOp::kWrite) {
+      for (uint32_t i = 0; i < r.sector_count; ++i) {
+        known_[r.sector + i] = result == w7::BlkResult::kSuccess;
+      }
+      if (result == w7::BlkResult::kSuccess) {
+        std::copy(slot.data.begin(), slot.data.end(), shadow_.begin() + r.sector * 512);
+      }
+    } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
+      std::vector<uint8_t> got(r.sector_count * 512);
+      uint32_t off = 0;
+      for (const auto& e : slot.sg) {
+        m_.memory.read(e.addr, got.data() + off, e.len);
+        off += e.len;
+      }
+      for (uint32_t i = 0; i < r.sector_count; ++i) {
+        const uint64_t s = r.sector + i;
+        if (known_[s] && !std::equal(got.begin() + i * 512, got.begin() + (i + 1) * 512,
+                                     shadow_.begin() + s * 512)) {
+          return m_.safety("read " + std::to_string(slot.serial) + " returned wrong data for sector " +
+                              std::to_string(s));
+        }
+      }
+    } else if (r.op == w7::BlkOp::kFlush) {
+      final_flush_ok_ = result == w7::BlkResult::kSuccess;
+    }
+    ++completed_;
+    slot.busy = false;
+    --in_flight_;
+  }
+
+  RunResult finish(Outcome o, const std::string& message) {
+    RunResult r;
+    r.outcome = o;
+    r.message = message;
+    if (!m_.failure().empty()) {  // the first violation wins over what followed from it
+      r.outcome = Outcome::kSafety;
+      r.message = m_.failure();
+    }
+    r.faults = m_.faults.describe();
+    Hash state;
+    std::vector<uint8_t> disk(kSectors * 512);
+    if (model::backends::read_sync(ram_, 0, disk) == DiskStatus::kOk) {
+      state.add_bytes(disk.data(), disk.size());
+    }
+    const auto& c = core_.counters();
+    for (uint64_t v : {c.submitted, c.completed, c.parts_issued, c.kicks, c.interrupts, c.spurious,
+                       c.resets, c.reissued, c.io_errors}) {
+      state.add(v);
+    }
+    r.state_hash = state.value();
+    r.trace_hash = m_.trace_hash();
+    r.events = m_.events.events_run();
+    r.cycles = m_.now();
+    r.operations = completed_;
+    return r;
+  }
+
+  RunOptions options_;
+  SimMachine m_;
+  model::sim::Rng& work_;
+  model::backends::RamDisk ram_;
+  model::backends::FaultyDisk disk_;
+  model::devices::BlkDevice device_;
+  w7::BlkCore core_;
+  std::vector<w7::BlkRequest*> pending_;
+  std::array<Slot, kSlots> slots_{};
+  std::vector<uint8_t> shadow_;
+  std::vector<bool> known_;
+  uint64_t submitted_ = 0;
+  uint64_t completed_ = 0;
+  uint64_t in_flight_ = 0;
+  uint64_t serial_ = 0;
+  uint64_t progress_at_reset_ = ~uint64_t{0};
+  bool final_flush_ok_ = false;
+};
+
+}  // namespace
+
+RunResult run_blk(const RunOptions& options) {
+  auto scenario = std::make_unique<BlkScenario>(options);
+  try {
+    return scenario->run();
+  } catch (const SafetyFailure& e) {
+    return scenario->fail(Outcome::kSafety, e.what());
+  }
+}
+
+}  // namespace aerov::sim

@@ -1,0 +1,131 @@
+#include "sim/sim_machine.hpp"
+
+namespace aerov::sim {
+
+// Forwards everything to the device model, except that a doorbell becomes
+// an event: the device runs the queue when the event does.
+class SimMachine::Gate final : public transport::VirtioDevice {
+ public:
+  Gate(SimMachine& m, transport::VirtioDevice& inner) : m_(m), inner_(inner) {}
+  uint16_t device_type() const override { return inner_.device_type(); }
+  uint64_t device_features() const override { return inner_.device_features(); }
+  uint16_t num_queues() const override { return inner_.num_queues(); }
+  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
+  uint64_t config_read(uint32_t offset, unsigned width) override {
+    return inner_.config_read(offset, width);
+  }
+  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
+    inner_.config_write(offset, width, value);
+  }
+  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (passthrough_) {
+      inner_.queue_notify(q, t);
+      return;
+    }
+    m_.note("doorbell", q);
+    m_.serve_soon(q, 20 + m_.timing.below(200));
+  }
+  void reset() override { inner_.reset(); }
+
+  bool passthrough_ = false;
+
+ private:
+  SimMachine& m_;
+  transport::VirtioDevice& inner_;
+};
+
+SimMachine::SimMachine(const SimMachineOptions& o)
+    : rng(o.seed), faults(rng, o.sites), timing(rng.stream("timing")) {
+  if (!o.faults) faults.off();
+  intx.set_sink([this](bool level) { interrupt_line(level); });
+}
+
+SimMachine::~SimMachine() = default;
+
+void SimMachine::attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec) {
+  gate_ = std::make_unique<Gate>(*this, device);
+  serve_scheduled_.assign(device.num_queues(), false);
+  attach(*gate_, spec);
+}
+
+void SimMachine::note(std::string_view what, uint64_t value) {
+  trace_.add(events.now());
+  trace_.add(what);
+  trace_.add(value);
+}
+
+void SimMachine::at(Cycles delay, std::string label, std::function<void()> fn) {
+  events.schedule_in(delay, [this, label, fn = std::move(fn)] {
+    note(label, 0);
+    fn();
+  });
+}
+
+void SimMachine::serve_soon(uint16_t q, Cycles delay) {
+  if (q >= serve_scheduled_.size() || serve_scheduled_[q]) return;
+  serve_scheduled_[q] = true;
+  events.schedule_in(delay, [this, q] {
+    serve_scheduled_[q] = false;
+    note("device serves queue", q);
+    gate_->passthrough_ = true;
+    function->process_queue(q);
+    gate_->passthrough_ = false;
+  });
+}
+
+void SimMachine::interrupt_line(bool level) {
+  note("intx", level ? 1 : 0);
+  if (level) schedule_interrupt();
+}
+
+void SimMachine::schedule_interrupt() {
+  if (irq_scheduled_) return;
+  irq_scheduled_ = true;
+  Cycles delay = 10 + timing.below(100);
+  if (faults.fire(Fault::kIrqDelay)) delay += 1000 + timing.below(20000);
+  if (faults.fire(Fault::kIrqCoalesce)) delay += 200 + timing.below(2000);  // more causes pile up
+  events.schedule_in(delay, [this] {
+    irq_scheduled_ = false;
+    note("driver interrupt", intx.level() ? 1 : 0);
+    if (on_interrupt) on_interrupt();
+    // Level-triggered: still asserted means another round.
+    if (intx.level()) schedule_interrupt();
+  });
+}
+
+void SimMachine::start_chaos(Cycles period) {
+  events.schedule_in(period, [this, period] { chaos(period); });
+}
+
+void SimMachine::chaos(Cycles period) {
+  if (!faults.active()) return;
+  if (faults.fire(Fault::kSpuriousIrq)) {
+    note("spurious interrupt", 0);
+    if (on_interrupt) on_interrupt();
+  }
+  if (faults.fire(Fault::kSpuriousDoorbell) && !serve_scheduled_.empty()) {
+    const auto q = static_cast<uint16_t>(timing.below(serve_scheduled_.size()));
+    note("spurious doorbell", q);
+    serve_soon(q, 1);
+  }
+  if (faults.fire(Fault::kNeedsReset) && (!may_reset || may_reset())) {
+    note("device needs reset", 0);
+    function->set_needs_reset();
+  }
+  if (faults.fire(Fault::kDriverReset) && on_driver_reset) {
+    note("driver reset", 0);
+    on_driver_reset();
+  }
+  events.schedule_in(period, [this, period] { chaos(period); });
+}
+
+bool SimMachine::run(const std::function<bool()>& until, Cycles deadline) {
+  while (failure_.empty() && !until()) {
+    if (!events.run_next()) return false;
+    if (events.now() > deadline) break;
+  }
+  return failure_.empty() && until();
+}
+
+}  // namespace aerov::sim

@@ -1,0 +1,135 @@
+// The deterministic machine a simulation scenario runs on: a CoreMachine
+// (guest RAM, PCI bus, the real virtio-pci transport, INTx, OS services)
+// whose every asynchronous edge is an event on one virtual clock.
+//
+//   * Doorbells. The transport hands a queue notify to the device model at
+//     once on a real bus; here the Gate in front of the model turns it into
+//     an event a seeded number of cycles later (several notifies of one
+//     queue before it runs fold into one, as a device that is already busy
+//     would see them). Scenarios also call serve_soon() for "the backend
+//     finished something" and "a frame arrived".
+//   * Interrupts. A rising INTx level schedules the driver's interrupt
+//     handler after a seeded latency; as the line is level-triggered, the
+//     handler is scheduled again while the line stays asserted.
+//   * Faults (FaultPlan): late and coalesced interrupts, spurious
+//     interrupts and doorbells, DEVICE_NEEDS_RESET mid-flight, driver
+//     resets; scenarios add their backend's.
+//
+// Everything random comes from named streams of one root seed; nothing
+// reads the wall clock. Every event that runs is folded into trace_hash(),
+// so two runs of a seed can be compared by one number.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "drivers/host/testing/core_machine.hpp"
+#include "model/sim/event_queue.hpp"
+#include "model/sim/fault_plan.hpp"
+#include "model/sim/rng.hpp"
+
+namespace aerov::sim {
+
+using model::sim::Cycles;
+using model::sim::Fault;
+
+// An oracle saw the system do something the contract forbids. Thrown only
+// outside driver-core calls; inside callbacks (which run within the
+// freestanding cores, built without exceptions) oracles call
+// SimMachine::safety() and the run stops after the current event.
+struct SafetyFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Incremental 64-bit FNV-1a: stable across compilers and runs.
+class Hash {
+ public:
+  void add(uint64_t v) {
+    for (int i = 0; i < 8; ++i) byte(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void add(std::string_view s) {
+    for (char c : s) byte(static_cast<uint8_t>(c));
+    add(s.size());
+  }
+  void add_bytes(const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) byte(p[i]);
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  void byte(uint8_t b) { h_ = (h_ ^ b) * 0x100000001b3ull; }
+  uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+struct SimMachineOptions {
+  uint64_t seed = 0;
+  bool faults = true;
+  // Fault sites the scenario can survive; others stay off.
+  std::initializer_list<Fault> sites = {};
+};
+
+class SimMachine : public drivers::host::testing::CoreMachine {
+ public:
+  explicit SimMachine(const SimMachineOptions& options);
+  ~SimMachine();
+
+  // Puts the device on the bus behind the doorbell gate.
+  void attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec);
+
+  // The driver side, supplied by the scenario.
+  std::function<void()> on_interrupt;   // the core's ISR (+ DPC)
+  std::function<void()> on_driver_reset;  // kDriverReset fired
+  // Asked before DEVICE_NEEDS_RESET is injected: a driver may give up on a
+  // device that breaks again before any progress, so scenarios allow a new
+  // reset only after progress (faults stay survivable).
+  std::function<bool()> may_reset;
+
+  // The device looks at queue q after `delay` cycles (folded with a pending
+  // look at the same queue).
+  void serve_soon(uint16_t q, Cycles delay);
+  // Schedules a labelled event; the label and time go into trace_hash().
+  void at(Cycles delay, std::string label, std::function<void()> fn);
+
+  // Machine-level faults (spurious interrupts and doorbells, NEEDS_RESET,
+  // driver resets) get a chance every `period` cycles while the plan is on.
+  void start_chaos(Cycles period);
+
+  // Runs events until `until` returns true (checked between events), the
+  // queue is empty, `deadline` passes or safety() was called. Returns true
+  // if `until` held (and nothing failed).
+  bool run(const std::function<bool()>& until, Cycles deadline);
+
+  // Records the first safety violation; run() stops after this event.
+  void safety(std::string message) {
+    if (failure_.empty()) failure_ = std::move(message);
+  }
+  const std::string& failure() const { return failure_; }
+
+  Cycles now() const { return events.now(); }
+  uint64_t trace_hash() const { return trace_.value(); }
+  void note(std::string_view what, uint64_t value);
+
+  model::sim::EventQueue events;
+  model::sim::RngStreams rng;
+  model::sim::FaultPlan faults;
+  model::sim::Rng& timing;  // latencies
+
+ private:
+  class Gate;
+  void interrupt_line(bool level);
+  void schedule_interrupt();
+  void chaos(Cycles period);
+
+  std::unique_ptr<Gate> gate_;
+  std::string failure_;
+  Hash trace_;
+  bool irq_scheduled_ = false;
+  std::vector<bool> serve_scheduled_;
+};
+
+}  // namespace aerov::sim
