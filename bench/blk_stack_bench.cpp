@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "bench/memcpy_baseline.hpp"
 #include "drivers/host/testing/core_machine.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
 #include "model/backends/disk/ram_disk.hpp"
@@ -158,32 +159,6 @@ void blk_case(benchmark::State& state, w7::BlkOp op) {
 void BlkRead(benchmark::State& state) { blk_case(state, w7::BlkOp::kRead); }
 void BlkWrite(benchmark::State& state) { blk_case(state, w7::BlkOp::kWrite); }
 
-// src and dst page-aligned, dst `dst_offset` bytes further on.
-void memcpy_case(benchmark::State& state, size_t dst_offset) {
-  const auto bytes = static_cast<size_t>(state.range(0));
-  const size_t span = (bytes + dst_offset + 4095) & ~size_t{4095};
-  auto* src = static_cast<uint8_t*>(std::aligned_alloc(4096, span));
-  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(4096, span));
-  std::memset(src, 0x5A, span);
-  std::memset(dst, 0, span);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(src);
-    std::memcpy(dst + dst_offset, src, bytes);
-    benchmark::ClobberMemory();
-  }
-  std::free(src);
-  std::free(dst);
-  state.counters["request_bytes"] = benchmark::Counter(static_cast<double>(bytes));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
-}
-
-// The machine's memcpy bandwidth (compare.py's baseline).
-void Baseline_Memcpy(benchmark::State& state) { memcpy_case(state, 0); }
-// The same copy into a destination 8 bytes into a cache line, like the
-// guest buffers CoreMachine hands out (DMA-1); informational: on AMD Zen
-// glibc's `rep movsb` path is ~20x slower for it (see bench/README.md).
-void Baseline_MemcpyDst8(benchmark::State& state) { memcpy_case(state, 8); }
-
 void blk_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"bytes", "qd", "region_mib"});
   for (int64_t region_mib : {4, 64}) {
@@ -195,8 +170,8 @@ void blk_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BlkRead)->Apply(blk_args);
 BENCHMARK(BlkWrite)->Apply(blk_args);
-BENCHMARK(Baseline_Memcpy)->ArgName("bytes")->Arg(4096)->Arg(65536);
-BENCHMARK(Baseline_MemcpyDst8)->ArgName("bytes")->Arg(4096)->Arg(65536);
+BENCHMARK(aerov::bench::Baseline_Memcpy)->Name("Baseline_Memcpy")->ArgName("bytes")->Arg(4096)->Arg(65536);
+BENCHMARK(aerov::bench::Baseline_MemcpyDst8)->Name("Baseline_MemcpyDst8")->ArgName("bytes")->Arg(4096)->Arg(65536);
 
 }  // namespace
 

@@ -14,6 +14,11 @@ are paired with Baseline_Memcpy/bytes:<request_bytes>; printed are
 requests/s, GB/s (10^9 bytes/s) and the ratio case GB/s / memcpy GB/s (the
 share of the machine's copy bandwidth the whole stack delivers).
 
+Net stack cases (aerov_bench_net_stack) carry a `frame_bytes` counter and
+are paired with Baseline_Memcpy/bytes:<frame_bytes>; printed are frames/s
+(round trips), ns per frame and the ratio ns per frame / ns per memcpy of
+one frame (how many bare copies of the frame one round trip costs).
+
 Both numbers of a pair come from the same machine state. With repetitions
 the median is used, else the single run. Exits 1 when the input has no cases
 or a baseline is missing.
@@ -92,6 +97,26 @@ def print_blk(cases, runs):
     return missing
 
 
+def print_net(cases, runs):
+    print(f"{'case':36} {'Mframes/s':>9} {'ns/frame':>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
+    missing = 0
+    for name in sorted(cases):
+        b = cases[name]
+        fps = float(b.get("frames_per_second", 0.0))
+        ns = 1e9 / fps if fps > 0 else float("nan")
+        nbytes = int(round(float(b["frame_bytes"])))
+        base_name = f"{MEMCPY}/bytes:{nbytes}"
+        base = runs.get(base_name)
+        if base is None:
+            print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
+            missing += 1
+            continue
+        bps = float(base.get("bytes_per_second", 0.0))
+        copy_ns = nbytes / bps * 1e9 if bps > 0 else float("nan")
+        print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
+    return missing
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__.strip(), file=sys.stderr)
@@ -103,7 +128,8 @@ def main(argv):
         print("compare.py: no benchmark cases in the input", file=sys.stderr)
         return 1
     blk = {n: b for n, b in cases.items() if "request_bytes" in b}
-    vq = {n: b for n, b in cases.items() if n not in blk}
+    net = {n: b for n, b in cases.items() if "frame_bytes" in b}
+    vq = {n: b for n, b in cases.items() if n not in blk and n not in net}
     ctx = data.get("context", {})
     print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs @ "
           f"{ctx.get('mhz_per_cpu', '?')} MHz, build: {ctx.get('library_build_type', '?')} "
@@ -113,6 +139,8 @@ def main(argv):
         missing += print_virtqueue(vq, runs)
     if blk:
         missing += print_blk(blk, runs)
+    if net:
+        missing += print_net(net, runs)
     return 1 if missing else 0
 
 
