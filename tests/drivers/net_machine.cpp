@@ -50,7 +50,9 @@ NetMachine::NetMachine(const NetMachineOptions& o) : options_(o) {
   device = std::make_unique<model::devices::NetDevice>(
       static_cast<model::backends::NetBackend*>(this), o.device);
   gate_ = std::make_unique<Gate>(*this, *device);
+  set_msix_vectors(o.msix_vectors);
   CoreMachine::attach(*gate_, contract::kNet, o.hide_features);
+  if (o.grant_messages != 0) os->grant_msix_messages(o.grant_messages);
   device->on_rx_pending = [this] { function->process_queue(model::devices::NetDevice::kRxQueue); };
   if (o.init) require(init() == w7::NetError::kNone, "core init");
 }
@@ -97,10 +99,22 @@ void NetMachine::release_tx() {
   if (held) function->process_queue(model::devices::NetDevice::kTxQueue);
 }
 
+int NetMachine::deliver_messages() {
+  int n = 0;
+  model::irq::MsiMessage msg;
+  while (next_msi_message(&msg)) {
+    require(msg.address == host::ModelOsServices::kMsiAddress, "MSI-X address");
+    if (!core.message_interrupt(static_cast<uint16_t>(msg.data))) ++unclaimed_messages;
+    ++n;
+  }
+  return n;
+}
+
 void NetMachine::service(int max_rounds) {
   for (int round = 0; round < max_rounds; ++round) {
-    if (!intx.level()) return;
-    core.interrupt();
+    const bool messages = deliver_messages() != 0;
+    if (!intx.level() && !messages) return;
+    if (intx.level()) core.interrupt();
   }
 }
 

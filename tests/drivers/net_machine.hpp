@@ -24,6 +24,8 @@ struct NetMachineOptions {
   uint64_t hide_features = 0;
   bool loopback = false;
   bool init = true;
+  uint16_t msix_vectors = 0;    // MSI-X table size of the function (0: none)
+  uint16_t grant_messages = 0;  // messages the platform grants the driver
 };
 
 // One frame the test sends: its bytes, the fragments in guest RAM.
@@ -41,7 +43,9 @@ class NetMachine : public CoreMachine, private model::backends::NetBackend {
 
   w7::NetError init();
 
-  // Runs interrupts (and released doorbells) until nothing changes.
+  // Hands every recorded MSI-X message to the core; returns how many.
+  int deliver_messages();
+  // Runs interrupts (INTx and MSI-X) until nothing changes.
   void service(int max_rounds = 100000);
 
   // A frame of `length` bytes (seeded pattern, first 6 bytes the device's
@@ -62,6 +66,7 @@ class NetMachine : public CoreMachine, private model::backends::NetBackend {
   std::vector<std::vector<uint8_t>> received;     // what the core handed up
   std::vector<bool> link_events;
   uint64_t stray_completions = 0;
+  uint64_t unclaimed_messages = 0;  // MSI-X messages the core said were not its
 
  private:
   class Gate;

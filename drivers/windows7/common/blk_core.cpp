@@ -141,23 +141,12 @@ BlkError BlkCore::bring_up(bool first) {
 // a refusal steps the plan down (per-queue -> shared -> INTx) and stays
 // down across resets.
 BlkError BlkCore::setup_requestq() {
-  for (;;) {
-    const InterruptMode before = plan_.mode();
-    transport_error_ = program_interrupts(driver_, 1, &plan_);
-    if (transport_error_ == TransportError::kNone) {
-      transport_error_ = driver_.setup_queue(0, queue_.desc_pa(), queue_.avail_pa(),
-                                             queue_.used_pa(), plan_.queue_vector(0));
-    }
-    if (plan_.mode() != before) {
-      // kMsixPerQueue > kMsixShared > kIntx: one count per level given up.
-      counters_.vector_fallbacks += static_cast<uint8_t>(before) - static_cast<uint8_t>(plan_.mode());
-      log_event(*os_, LogLevel::kWarning, "blk: device refused MSI-X vectors; now mode",
-                static_cast<uint64_t>(plan_.mode()));
-    }
-    // The queue is not enabled after a refusal, so it can be programmed again.
-    if (transport_error_ != TransportError::kVectorRefused) break;
-    if (!plan_.step_down()) break;
-    ++counters_.vector_fallbacks;
+  const InterruptMode before = plan_.mode();
+  const QueueRings rings{queue_.desc_pa(), queue_.avail_pa(), queue_.used_pa()};
+  transport_error_ = setup_queues(driver_, &plan_, &rings, 1, &counters_.vector_fallbacks);
+  if (plan_.mode() != before) {
+    log_event(*os_, LogLevel::kWarning, "blk: device refused MSI-X vectors; now mode",
+              static_cast<uint64_t>(plan_.mode()));
   }
   return transport_error_ == TransportError::kNone ? BlkError::kNone : BlkError::kTransport;
 }

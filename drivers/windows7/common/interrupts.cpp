@@ -73,4 +73,21 @@ TransportError program_interrupts(transport::VirtioPciDriver& driver, uint16_t n
   return TransportError::kVectorRefused;  // unreachable: kIntx never refuses
 }
 
+TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* plan,
+                            const QueueRings* rings, uint16_t num_queues, uint64_t* fallbacks) {
+  for (;;) {
+    const InterruptMode before = plan->mode();
+    TransportError e = program_interrupts(driver, num_queues, plan);
+    for (uint16_t q = 0; q < num_queues && e == TransportError::kNone; ++q) {
+      e = driver.setup_queue(q, rings[q].desc, rings[q].avail, rings[q].used,
+                             plan->queue_vector(q));
+    }
+    // kMsixPerQueue > kMsixShared > kIntx: one count per level given up.
+    *fallbacks += static_cast<uint8_t>(before) - static_cast<uint8_t>(plan->mode());
+    if (e != TransportError::kVectorRefused) return e;
+    if (!plan->step_down()) return e;
+    ++*fallbacks;
+  }
+}
+
 }  // namespace aerov::drivers::windows7

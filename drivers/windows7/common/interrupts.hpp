@@ -11,6 +11,7 @@
 //   2. In every bring-up (first init and each STAT-4 reset), after
 //      negotiate() and before setup_queue():
 //        program_interrupts(driver_, num_queues, &plan_);
+//      (setup_queues() below does steps 2 and 3 for all queues at once.)
 //      It writes msix_config and every queue_msix_vector, reads them back,
 //      and steps down on a refusal: one message per queue -> one shared
 //      message -> INTx. The plan keeps its level across resets.
@@ -85,5 +86,21 @@ class InterruptPlan {
 // Returns kNone, or a transport error other than kVectorRefused.
 transport::TransportError program_interrupts(transport::VirtioPciDriver& driver,
                                              uint16_t num_queues, InterruptPlan* plan);
+
+// Ring addresses of one queue, for setup_queues().
+struct QueueRings {
+  uint64_t desc;
+  uint64_t avail;
+  uint64_t used;
+};
+
+// Steps 2 and 3 above for queues [0, num_queues): programs the vectors, then
+// every queue with its vector, stepping the plan down and starting over
+// when the device refuses a vector at setup_queue (a queue is not enabled
+// after a refusal, so it can be programmed again). Adds to *fallbacks one
+// per level given up. Returns kNone or the transport error that stopped it.
+transport::TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* plan,
+                                       const QueueRings* rings, uint16_t num_queues,
+                                       uint64_t* fallbacks);
 
 }  // namespace aerov::drivers::windows7

@@ -65,6 +65,7 @@ NetError NetCore::init(OsServices& os, const NetCoreConfig& config) {
     return NetError::kTransport;
   }
   attached_ = true;
+  plan_.reset(os.msix_messages_granted());  // DRV-2: 0 granted = INTx
   const NetError e = bring_up(true);
   if (e != NetError::kNone) {
     log_event(os, LogLevel::kError, "net: init failed", static_cast<uint64_t>(e),
@@ -73,8 +74,8 @@ NetError NetCore::init(OsServices& os, const NetCoreConfig& config) {
     return e;
   }
   state_ = State::kRunning;
-  log_event(os, LogLevel::kInfo, "net: ready (features, link, rx buffers)", features_,
-            link_up_ ? 1 : 0, rx_posted_);
+  log_event(os, LogLevel::kInfo, "net: ready (features, link, interrupt mode)", features_,
+            link_up_ ? 1 : 0, static_cast<uint64_t>(plan_.mode()));
   return NetError::kNone;
 }
 
@@ -124,12 +125,14 @@ NetError NetCore::bring_up(bool first) {
       txq_.init(tx_config_) != vq::DriverStatus::kOk) {
     return NetError::kQueueInit;
   }
-  // DRV-2: INTx only, so no MSI-X vector.
-  transport_error_ = driver_.setup_queue(kRxQueue, rxq_.desc_pa(), rxq_.avail_pa(),
-                                         rxq_.used_pa(), transport::kNoVector);
-  if (transport_error_ == TransportError::kNone) {
-    transport_error_ = driver_.setup_queue(kTxQueue, txq_.desc_pa(), txq_.avail_pa(),
-                                           txq_.used_pa(), transport::kNoVector);
+  // DRV-2, IRQ-4: vectors as interrupts.hpp chooses, verified by read-back.
+  const InterruptMode before = plan_.mode();
+  const QueueRings rings[2] = {{rxq_.desc_pa(), rxq_.avail_pa(), rxq_.used_pa()},
+                               {txq_.desc_pa(), txq_.avail_pa(), txq_.used_pa()}};
+  transport_error_ = setup_queues(driver_, &plan_, rings, 2, &counters_.vector_fallbacks);
+  if (plan_.mode() != before) {
+    log_event(*os_, LogLevel::kWarning, "net: device refused MSI-X vectors; now mode",
+              static_cast<uint64_t>(plan_.mode()));
   }
   if (transport_error_ != TransportError::kNone) return NetError::kTransport;
   // Buffers may be made available before DRIVER_OK; the doorbell waits for it.
@@ -138,6 +141,7 @@ NetError NetCore::bring_up(bool first) {
     if (!post_rx(b)) return NetError::kQueueInit;
   }
   driver_.driver_ok();
+  config_generation_ = driver_.config_generation();
   kick(rxq_, kRxQueue);
   return NetError::kNone;
 }
@@ -283,6 +287,32 @@ bool NetCore::interrupt() {
   return true;
 }
 
+bool NetCore::message_interrupt(uint16_t message) {
+  if (!attached_) return false;
+  if (!plan_.uses_msix()) return interrupt();  // fell back to INTx: ISR says why
+  const bool config = plan_.covers_config(message);
+  const bool rx = plan_.covers_queue(message, kRxQueue);
+  const bool tx = plan_.covers_queue(message, kTxQueue);
+  if (!config && !rx && !tx) {
+    ++counters_.spurious;
+    return false;
+  }
+  ++counters_.messages;
+  if (state_ != State::kRunning) return true;
+  if (config) {
+    if (driver_.needs_reset()) {  // STAT-4: raised on the config vector
+      harvest();
+      recover("net: device needs reset");
+      return true;
+    }
+    // A message of its own means a change; a shared one says so only
+    // through config_generation (CFG-4).
+    if ((!rx && !tx) || driver_.config_generation() != config_generation_) config_changed();
+  }
+  drain_queues(rx, tx);
+  return true;
+}
+
 void NetCore::poll() {
   if (state_ != State::kRunning) return;
   if (driver_.needs_reset()) {
@@ -296,6 +326,7 @@ void NetCore::poll() {
 // CFG-4 / NET-3: the link state may have changed.
 void NetCore::config_changed() {
   ++counters_.config_changes;
+  config_generation_ = driver_.config_generation();
   const bool was_up = link_up_;
   if (read_config() != NetError::kNone) return;
   if (link_up_ != was_up) {
@@ -305,8 +336,11 @@ void NetCore::config_changed() {
   }
 }
 
-void NetCore::drain() {
-  if (drain_rx()) drain_tx();
+void NetCore::drain() { drain_queues(true, true); }
+
+void NetCore::drain_queues(bool rx, bool tx) {
+  if (rx && !drain_rx()) return;  // recovered: the fresh rings are empty
+  if (tx) drain_tx();
 }
 
 // Before a reset: what the device completed before it gave up is valid

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/windows7/common/interrupts.hpp"
 #include "drivers/windows7/common/os_services.hpp"
 #include "model/devices/net/net_wire.hpp"
 #include "transport/driver/virtio_pci_driver.hpp"
@@ -111,7 +112,9 @@ struct NetCounters {
   uint64_t rx_runt;              // used.len < 10 + 14: dropped, buffer reposted
   uint64_t kicks;                // doorbells written (both queues)
   uint64_t interrupts;           // interrupt() calls that found ISR bits
-  uint64_t spurious;             // interrupt() calls with ISR 0 (shared INTx)
+  uint64_t messages;             // message_interrupt() calls that were ours
+  uint64_t spurious;             // ISR 0 (shared INTx) or a message covering nothing
+  uint64_t vector_fallbacks;     // MSI-X levels given up (see interrupts.hpp)
   uint64_t link_changes;         // link callback calls
   uint64_t config_changes;       // config interrupts without NEEDS_RESET
   uint64_t resets;               // recoveries (STAT-4, VQ-9)
@@ -143,12 +146,18 @@ class NetCore {
 
   // The INTx service routine (DRV-2); see BlkCore::interrupt().
   bool interrupt();
+  // The MSI-X service routine for `message` (IRQ-4), as interrupts.hpp
+  // describes: never reads ISR; behaves as interrupt() after a fallback to
+  // INTx. With two messages rxq and txq share message 1; with three or more
+  // each has its own.
+  bool message_interrupt(uint16_t message);
   // Completes whatever the device finished without looking at ISR.
   void poll();
 
   bool ready() const { return state_ == State::kRunning; }
   bool failed() const { return state_ == State::kFailed; }
   bool link_up() const { return link_up_; }
+  InterruptMode interrupt_mode() const { return plan_.mode(); }
   const uint8_t* mac() const { return mac_; }
   uint64_t features() const { return features_; }
   uint16_t rx_queue_size() const { return rx_size_; }
@@ -177,6 +186,7 @@ class NetCore {
   virtqueue::DriverStatus add_tx_chain(uint16_t slot);
   void kick(virtqueue::DriverQueue& q, uint16_t index);
   void drain();
+  void drain_queues(bool rx, bool tx);
   void harvest();
   bool drain_rx();
   bool drain_tx();
@@ -191,6 +201,8 @@ class NetCore {
   bool attached_ = false;
   transport::VirtioPciDriver driver_{};
   transport::TransportError transport_error_ = transport::TransportError::kNone;
+  InterruptPlan plan_{};
+  uint8_t config_generation_ = 0;
 
   uint64_t features_ = 0;
   uint8_t mac_[6] = {};
