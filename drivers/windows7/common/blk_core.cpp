@@ -410,47 +410,29 @@ void BlkCore::kick() {
 bool BlkCore::interrupt() {
   // A shared line can fire before init attached the device.
   if (!attached_) return false;
-  const uint8_t isr = driver_.read_isr();
-  // ISR-1: bits 2-7 read 0, so 0xFF is a master abort (device gone), not us.
-  if (isr == 0 || (isr & 0xFC) != 0) {
-    ++counters_.spurious;
-    return false;
-  }
-  ++counters_.interrupts;
-  if (state_ != State::kRunning) return true;
-  if ((isr & 2) != 0) {
-    if (driver_.needs_reset()) {
-      recover("blk: device needs reset");
-      return true;
-    }
-    config_change();
-  }
-  drain();
-  return true;
+  return service(decode_intx(driver_, 1), &counters_.interrupts);
 }
 
 bool BlkCore::message_interrupt(uint16_t message) {
   if (!attached_) return false;
   if (!plan_.uses_msix()) return interrupt();  // fell back to INTx: ISR says why
-  const bool config = plan_.covers_config(message);
-  const bool requests = plan_.covers_queue(message, 0);
-  if (!config && !requests) {
+  return service(decode_message(driver_, plan_, message, 1, &config_generation_),
+                 &counters_.messages);
+}
+
+bool BlkCore::service(const InterruptWork& work, uint64_t* counter) {
+  if (!work.ours) {
     ++counters_.spurious;
     return false;
   }
-  ++counters_.messages;
+  ++*counter;
   if (state_ != State::kRunning) return true;
-  if (config) {
-    // STAT-4: the device raises its config vector when it needs a reset.
-    if (driver_.needs_reset()) {
-      recover("blk: device needs reset");
-      return true;
-    }
-    // A message of its own means a change; a shared one says so only
-    // through config_generation (CFG-4).
-    if (!requests || driver_.config_generation() != config_generation_) config_change();
+  if (work.needs_reset) {
+    recover("blk: device needs reset");
+    return true;
   }
-  if (requests) drain();
+  if (work.config) config_change();
+  if (work.queues != 0) drain();
   return true;
 }
 

@@ -220,6 +220,7 @@ class BlkCore {
   void finish_part(uint16_t slot, BlkResult result);
   void finish_request_parts(BlkRequest* r, uint32_t parts, BlkResult result);
   BlkError setup_requestq();
+  bool service(const InterruptWork& work, uint64_t* counter);
   void config_change();
   void recover(const char* why);
   void fail_device();

@@ -90,4 +90,36 @@ TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* p
   }
 }
 
+InterruptWork decode_intx(transport::VirtioPciDriver& driver, uint16_t num_queues) {
+  InterruptWork w{};
+  const uint8_t isr = driver.read_isr();
+  // ISR-1: bits 2-7 read 0, so 0xFF is a master abort (device gone), not us.
+  if (isr == 0 || (isr & 0xFC) != 0) return w;
+  w.ours = true;
+  if ((isr & 2) != 0) {
+    w.needs_reset = driver.needs_reset();
+    w.config = !w.needs_reset;
+  }
+  w.queues = num_queues >= 32 ? ~0u : (1u << num_queues) - 1;
+  return w;
+}
+
+InterruptWork decode_message(transport::VirtioPciDriver& driver, const InterruptPlan& plan,
+                             uint16_t message, uint16_t num_queues, uint8_t* generation) {
+  InterruptWork w{};
+  for (uint16_t q = 0; q < num_queues && q < 32; ++q) {
+    if (plan.covers_queue(message, q)) w.queues |= 1u << q;
+  }
+  const bool config = plan.covers_config(message);
+  w.ours = config || w.queues != 0;
+  if (!config) return w;
+  w.needs_reset = driver.needs_reset();
+  if (!w.needs_reset) {
+    const uint8_t now = driver.config_generation();
+    w.config = w.queues == 0 || now != *generation;
+    if (w.config) *generation = now;
+  }
+  return w;
+}
+
 }  // namespace aerov::drivers::windows7

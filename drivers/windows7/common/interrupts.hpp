@@ -103,4 +103,25 @@ transport::TransportError setup_queues(transport::VirtioPciDriver& driver, Inter
                                        const QueueRings* rings, uint16_t num_queues,
                                        uint64_t* fallbacks);
 
+// What one interrupt asks a core to do, decoded the same way for every
+// core so their service routines differ only in what draining means.
+struct InterruptWork {
+  bool ours;          // false: another device's (shared INTx, ISR 0 or all-ones;
+                      // or a message that covers nothing of ours)
+  bool needs_reset;   // DEVICE_NEEDS_RESET is set: recover (STAT-4)
+  bool config;        // a configuration change without NEEDS_RESET (CFG-4)
+  uint32_t queues;    // bit q: look at queue q
+};
+
+// Line-based (IRQ-1, ISR-1/2): reads ISR, which acknowledges and deasserts
+// INTA#. Every queue is looked at: the ISR queue bit does not say which.
+InterruptWork decode_intx(transport::VirtioPciDriver& driver, uint16_t num_queues);
+
+// Message-based (IRQ-4): never reads ISR. A message that covers the config
+// vector checks DEVICE_NEEDS_RESET; it is a configuration change when the
+// message is the config vector's alone, or when config_generation moved
+// (*generation, updated here, is the last value the core saw).
+InterruptWork decode_message(transport::VirtioPciDriver& driver, const InterruptPlan& plan,
+                             uint16_t message, uint16_t num_queues, uint8_t* generation);
+
 }  // namespace aerov::drivers::windows7

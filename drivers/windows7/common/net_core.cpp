@@ -267,49 +267,30 @@ vq::DriverStatus NetCore::add_tx_chain(uint16_t slot) {
 
 bool NetCore::interrupt() {
   if (!attached_) return false;  // a shared line can fire before init attached
-  const uint8_t isr = driver_.read_isr();
-  // ISR-1: bits 2-7 read 0, so 0xFF is a master abort (device gone), not us.
-  if (isr == 0 || (isr & 0xFC) != 0) {
-    ++counters_.spurious;
-    return false;
-  }
-  ++counters_.interrupts;
-  if (state_ != State::kRunning) return true;
-  if ((isr & 2) != 0) {
-    if (driver_.needs_reset()) {
-      harvest();
-      recover("net: device needs reset");
-      return true;
-    }
-    config_changed();
-  }
-  drain();
-  return true;
+  return service(decode_intx(driver_, 2), &counters_.interrupts);
 }
 
 bool NetCore::message_interrupt(uint16_t message) {
   if (!attached_) return false;
   if (!plan_.uses_msix()) return interrupt();  // fell back to INTx: ISR says why
-  const bool config = plan_.covers_config(message);
-  const bool rx = plan_.covers_queue(message, kRxQueue);
-  const bool tx = plan_.covers_queue(message, kTxQueue);
-  if (!config && !rx && !tx) {
+  return service(decode_message(driver_, plan_, message, 2, &config_generation_),
+                 &counters_.messages);
+}
+
+bool NetCore::service(const InterruptWork& work, uint64_t* counter) {
+  if (!work.ours) {
     ++counters_.spurious;
     return false;
   }
-  ++counters_.messages;
+  ++*counter;
   if (state_ != State::kRunning) return true;
-  if (config) {
-    if (driver_.needs_reset()) {  // STAT-4: raised on the config vector
-      harvest();
-      recover("net: device needs reset");
-      return true;
-    }
-    // A message of its own means a change; a shared one says so only
-    // through config_generation (CFG-4).
-    if ((!rx && !tx) || driver_.config_generation() != config_generation_) config_changed();
+  if (work.needs_reset) {
+    harvest();
+    recover("net: device needs reset");
+    return true;
   }
-  drain_queues(rx, tx);
+  if (work.config) config_changed();
+  drain_queues((work.queues & (1u << kRxQueue)) != 0, (work.queues & (1u << kTxQueue)) != 0);
   return true;
 }
 

@@ -191,6 +191,7 @@ class NetCore {
   bool drain_rx();
   bool drain_tx();
   void finish_tx(uint16_t slot, NetTxResult result);
+  bool service(const InterruptWork& work, uint64_t* counter);
   void config_changed();
   void recover(const char* why);
   void fail_device();
