@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "cli/sim_command.hpp"
 #include "cli/trace_command.hpp"
 #include "conformance/report.hpp"
 
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
 
   auto* rules_cmd = app.add_subcommand("rules", "List the contract's rule IDs");
   aerov::cli::add_trace_command(app);
+  const auto run_sim = aerov::cli::add_sim_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*conform_cmd) return conform(filter, exact, json_path, junit_path, verbose);
+    if (const int code = run_sim(); code >= 0) return code;
     if (*rules_cmd) list_rules();
     return 0;
   } catch (const std::exception& e) {
