@@ -118,7 +118,7 @@ class BlkScenario {
     return finish(Outcome::kPass, "");
   }
 
-  RunResult fail(Outcome o, const std::string& message) { return finish(o, message); }
+  RunResult fail(const std::string& message) { return finish(Outcome::kSafety, message); }
 
  private:
   static model::backends::FaultyDiskOptions disk_options(uint64_t seed) {
@@ -303,14 +303,6 @@ class BlkScenario {
   }
 
   RunResult finish(Outcome o, const std::string& message) {
-    RunResult r;
-    r.outcome = o;
-    r.message = message;
-    if (!m_.failure().empty()) {  // the first violation wins over what followed from it
-      r.outcome = Outcome::kSafety;
-      r.message = m_.failure();
-    }
-    r.faults = m_.faults.describe();
     Hash state;
     std::vector<uint8_t> disk(kSectors * 512);
     if (model::backends::read_sync(ram_, 0, disk) == DiskStatus::kOk) {
@@ -321,12 +313,7 @@ class BlkScenario {
                        c.resets, c.reissued, c.io_errors}) {
       state.add(v);
     }
-    r.state_hash = state.value();
-    r.trace_hash = m_.trace_hash();
-    r.events = m_.events.events_run();
-    r.cycles = m_.now();
-    r.operations = completed_;
-    return r;
+    return m_.result(o, message, state.value(), completed_);
   }
 
   RunOptions options_;
@@ -350,13 +337,6 @@ class BlkScenario {
 
 }  // namespace
 
-RunResult run_blk(const RunOptions& options) {
-  auto scenario = std::make_unique<BlkScenario>(options);
-  try {
-    return scenario->run();
-  } catch (const SafetyFailure& e) {
-    return scenario->fail(Outcome::kSafety, e.what());
-  }
-}
+RunResult run_blk(const RunOptions& options) { return run_scenario<BlkScenario>(options); }
 
 }  // namespace aerov::sim

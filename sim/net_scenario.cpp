@@ -116,7 +116,7 @@ class NetScenario final : private model::backends::NetBackend {
     return finish(Outcome::kPass, "");
   }
 
-  RunResult fail(Outcome o, const std::string& message) { return finish(o, message); }
+  RunResult fail(const std::string& message) { return finish(Outcome::kSafety, message); }
 
  private:
   // ---- the peer (NetBackend) ----------------------------------------------
@@ -248,14 +248,6 @@ class NetScenario final : private model::backends::NetBackend {
   }
 
   RunResult finish(Outcome o, const std::string& message) {
-    RunResult r;
-    r.outcome = o;
-    r.message = message;
-    if (!m_.failure().empty()) {  // the first violation wins over what followed from it
-      r.outcome = Outcome::kSafety;
-      r.message = m_.failure();
-    }
-    r.faults = m_.faults.describe();
     Hash state;
     const auto& c = core_.counters();
     for (uint64_t v : {c.tx_frames, c.tx_bytes, c.tx_completed, c.rx_frames, c.rx_bytes, c.kicks,
@@ -266,12 +258,7 @@ class NetScenario final : private model::backends::NetBackend {
     for (uint64_t v : {st.tx_frames, st.rx_frames, st.rx_overflow, st.rx_reset, st.tx_link_down}) {
       state.add(v);
     }
-    r.state_hash = state.value();
-    r.trace_hash = m_.trace_hash();
-    r.events = m_.events.events_run();
-    r.cycles = m_.now();
-    r.operations = accepted_;
-    return r;
+    return m_.result(o, message, state.value(), accepted_);
   }
 
   RunOptions options_;
@@ -295,13 +282,6 @@ class NetScenario final : private model::backends::NetBackend {
 
 }  // namespace
 
-RunResult run_net(const RunOptions& options) {
-  auto scenario = std::make_unique<NetScenario>(options);
-  try {
-    return scenario->run();
-  } catch (const SafetyFailure& e) {
-    return scenario->fail(Outcome::kSafety, e.what());
-  }
-}
+RunResult run_net(const RunOptions& options) { return run_scenario<NetScenario>(options); }
 
 }  // namespace aerov::sim

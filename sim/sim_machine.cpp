@@ -1,38 +1,27 @@
 #include "sim/sim_machine.hpp"
 
+#include "transport/device/forwarding_device.hpp"
+
 namespace aerov::sim {
 
 // Forwards everything to the device model, except that a doorbell becomes
 // an event: the device runs the queue when the event does.
-class SimMachine::Gate final : public transport::VirtioDevice {
+class SimMachine::Gate final : public transport::ForwardingDevice {
  public:
-  Gate(SimMachine& m, transport::VirtioDevice& inner) : m_(m), inner_(inner) {}
-  uint16_t device_type() const override { return inner_.device_type(); }
-  uint64_t device_features() const override { return inner_.device_features(); }
-  uint16_t num_queues() const override { return inner_.num_queues(); }
-  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
-  uint64_t config_read(uint32_t offset, unsigned width) override {
-    return inner_.config_read(offset, width);
-  }
-  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
-    inner_.config_write(offset, width, value);
-  }
-  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
+  Gate(SimMachine& m, transport::VirtioDevice& inner) : ForwardingDevice(inner), m_(m) {}
   void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
     if (passthrough_) {
-      inner_.queue_notify(q, t);
+      inner().queue_notify(q, t);
       return;
     }
     m_.note("doorbell", q);
     m_.serve_soon(q, 20 + m_.timing.below(200));
   }
-  void reset() override { inner_.reset(); }
 
   bool passthrough_ = false;
 
  private:
   SimMachine& m_;
-  transport::VirtioDevice& inner_;
 };
 
 SimMachine::SimMachine(const SimMachineOptions& o)
@@ -118,6 +107,20 @@ void SimMachine::chaos(Cycles period) {
     on_driver_reset();
   }
   events.schedule_in(period, [this, period] { chaos(period); });
+}
+
+RunResult SimMachine::result(Outcome outcome, const std::string& message, uint64_t state_hash,
+                             uint64_t operations) const {
+  RunResult r;
+  r.outcome = failure_.empty() ? outcome : Outcome::kSafety;
+  r.message = failure_.empty() ? message : failure_;
+  r.faults = faults.describe();
+  r.state_hash = state_hash;
+  r.trace_hash = trace_.value();
+  r.events = events.events_run();
+  r.cycles = events.now();
+  r.operations = operations;
+  return r;
 }
 
 bool SimMachine::run(const std::function<bool()>& until, Cycles deadline) {

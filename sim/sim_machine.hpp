@@ -32,6 +32,7 @@
 #include "model/sim/event_queue.hpp"
 #include "model/sim/fault_plan.hpp"
 #include "model/sim/rng.hpp"
+#include "sim/scenario.hpp"
 
 namespace aerov::sim {
 
@@ -110,6 +111,11 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   }
   const std::string& failure() const { return failure_; }
 
+  // The run's result: the outcome (a recorded safety violation wins over
+  // what followed from it), the fault mix, hashes and counts.
+  RunResult result(Outcome outcome, const std::string& message, uint64_t state_hash,
+                   uint64_t operations) const;
+
   Cycles now() const { return events.now(); }
   uint64_t trace_hash() const { return trace_.value(); }
   void note(std::string_view what, uint64_t value);
@@ -131,5 +137,17 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   bool irq_scheduled_ = false;
   std::vector<bool> serve_scheduled_;
 };
+
+// Runs a scenario object (constructor from RunOptions, run(), fail()),
+// turning a SafetyFailure thrown outside the cores into a safety result.
+template <class Scenario>
+RunResult run_scenario(const RunOptions& options) {
+  auto scenario = std::make_unique<Scenario>(options);
+  try {
+    return scenario->run();
+  } catch (const SafetyFailure& e) {
+    return scenario->fail(e.what());
+  }
+}
 
 }  // namespace aerov::sim

@@ -64,14 +64,7 @@ bool BlkMachine::interrupt_if_asserted() {
 }
 
 int BlkMachine::deliver_messages() {
-  int n = 0;
-  model::irq::MsiMessage msg;
-  while (next_msi_message(&msg)) {
-    require(msg.address == host::ModelOsServices::kMsiAddress, "MSI-X address");
-    if (!core.message_interrupt(static_cast<uint16_t>(msg.data))) ++unclaimed_messages;
-    ++n;
-  }
-  return n;
+  return CoreMachine::deliver_messages([this](uint16_t m) { return core.message_interrupt(m); });
 }
 
 void BlkMachine::service(int max_rounds) {

@@ -61,7 +61,6 @@ class BlkMachine : public CoreMachine {
   bool interrupt_if_asserted();
   // Hands every recorded MSI-X message to the core; how many there were.
   int deliver_messages();
-  uint64_t unclaimed_messages = 0;  // message_interrupt() returned false
 
   // A request whose data lies in pieces of the given lengths, each in its
   // own buffer; a write's data is random (from seed) and copied to guest RAM.

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "transport/device/forwarding_device.hpp"
+
 namespace aerov::drivers::testing {
 
 namespace {
@@ -15,35 +17,23 @@ void require(bool ok, const char* what) {
 }  // namespace
 
 // Forwards everything to the device, except txq doorbells while held.
-class NetMachine::Gate final : public transport::VirtioDevice {
+class NetMachine::Gate final : public transport::ForwardingDevice {
  public:
-  Gate(NetMachine& m, transport::VirtioDevice& inner) : m_(m), inner_(inner) {}
-  uint16_t device_type() const override { return inner_.device_type(); }
-  uint64_t device_features() const override { return inner_.device_features(); }
-  uint16_t num_queues() const override { return inner_.num_queues(); }
-  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
-  uint64_t config_read(uint32_t offset, unsigned width) override {
-    return inner_.config_read(offset, width);
-  }
-  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
-    inner_.config_write(offset, width, value);
-  }
-  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
+  Gate(NetMachine& m, transport::VirtioDevice& inner) : ForwardingDevice(inner), m_(m) {}
   void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
     if (q == model::devices::NetDevice::kTxQueue && m_.hold_tx_) {
       ++m_.held_tx_;
       return;
     }
-    inner_.queue_notify(q, t);
+    inner().queue_notify(q, t);
   }
   void reset() override {
     m_.held_tx_ = 0;  // a reset forgets doorbells too
-    inner_.reset();
+    inner().reset();
   }
 
  private:
   NetMachine& m_;
-  transport::VirtioDevice& inner_;
 };
 
 NetMachine::NetMachine(const NetMachineOptions& o) : options_(o) {
@@ -100,14 +90,7 @@ void NetMachine::release_tx() {
 }
 
 int NetMachine::deliver_messages() {
-  int n = 0;
-  model::irq::MsiMessage msg;
-  while (next_msi_message(&msg)) {
-    require(msg.address == host::ModelOsServices::kMsiAddress, "MSI-X address");
-    if (!core.message_interrupt(static_cast<uint16_t>(msg.data))) ++unclaimed_messages;
-    ++n;
-  }
-  return n;
+  return CoreMachine::deliver_messages([this](uint16_t m) { return core.message_interrupt(m); });
 }
 
 void NetMachine::service(int max_rounds) {

@@ -66,7 +66,6 @@ class NetMachine : public CoreMachine, private model::backends::NetBackend {
   std::vector<std::vector<uint8_t>> received;     // what the core handed up
   std::vector<bool> link_events;
   uint64_t stray_completions = 0;
-  uint64_t unclaimed_messages = 0;  // MSI-X messages the core said were not its
 
  private:
   class Gate;

@@ -42,11 +42,16 @@ void CoreMachine::attach(transport::VirtioDevice& device, const contract::Device
   os.emplace(bus, enumeration.functions[0], memory, kDmaWindow, kDmaWindowBytes);
 }
 
-bool CoreMachine::next_msi_message(model::irq::MsiMessage* out) {
-  if (msi_messages.empty()) return false;
-  *out = msi_messages.front();
-  msi_messages.pop_front();
-  return true;
+int CoreMachine::deliver_messages(const std::function<bool(uint16_t message)>& handler) {
+  int n = 0;
+  while (!msi_messages.empty()) {
+    const model::irq::MsiMessage msg = msi_messages.front();
+    msi_messages.pop_front();
+    require(msg.address == host::ModelOsServices::kMsiAddress, "MSI-X address");
+    if (!handler(static_cast<uint16_t>(msg.data))) ++unclaimed_messages;
+    ++n;
+  }
+  return n;
 }
 
 uint64_t CoreMachine::alloc_buffer(uint64_t bytes) {

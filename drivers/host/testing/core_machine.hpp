@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -26,31 +27,22 @@
 #include "model/memory/guest_memory.hpp"
 #include "model/pci/pci_bus.hpp"
 #include "model/pci/pci_enumerator.hpp"
+#include "transport/device/forwarding_device.hpp"
 #include "transport/device/virtio_pci_function.hpp"
 
 namespace aerov::drivers::host::testing {
 
 // Sits between the transport and a device model so a test can hide
 // features (e.g. INDIRECT_DESC) the real device offers.
-class MaskedDevice final : public transport::VirtioDevice {
+class MaskedDevice final : public transport::ForwardingDevice {
  public:
-  MaskedDevice(transport::VirtioDevice& inner, uint64_t hide) : inner_(inner), hide_(hide) {}
-  uint16_t device_type() const override { return inner_.device_type(); }
-  uint64_t device_features() const override { return inner_.device_features() & ~hide_; }
-  uint16_t num_queues() const override { return inner_.num_queues(); }
-  uint16_t queue_size(uint16_t q) const override { return inner_.queue_size(q); }
-  uint64_t config_read(uint32_t offset, unsigned width) override {
-    return inner_.config_read(offset, width);
+  MaskedDevice(transport::VirtioDevice& inner, uint64_t hide)
+      : ForwardingDevice(inner), hide_(hide) {}
+  uint64_t device_features() const override {
+    return ForwardingDevice::device_features() & ~hide_;
   }
-  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
-    inner_.config_write(offset, width, value);
-  }
-  void activate(transport::DeviceTransport& t) override { inner_.activate(t); }
-  void queue_notify(uint16_t q, transport::DeviceTransport& t) override { inner_.queue_notify(q, t); }
-  void reset() override { inner_.reset(); }
 
  private:
-  transport::VirtioDevice& inner_;
   uint64_t hide_;
 };
 
@@ -73,8 +65,11 @@ class CoreMachine {
   // Before attach(): MSI-X table entries of the function (0: no capability).
   void set_msix_vectors(uint16_t vectors) { msix_vectors_ = vectors; }
   uint16_t msix_vectors() const { return msix_vectors_; }
-  // Takes the oldest recorded MSI-X message; false when there is none.
-  bool next_msi_message(model::irq::MsiMessage* out);
+  // Hands every recorded MSI-X message, oldest first, to `handler` (the
+  // core's message_interrupt: true when the message was its). Checks each
+  // went to the address the platform programmed; returns how many there
+  // were and counts the unclaimed ones in unclaimed_messages.
+  int deliver_messages(const std::function<bool(uint16_t message)>& handler);
 
   // Guest buffers for data: alternating low and high RAM (DMA-2), each
   // starting 8 bytes into a cache line (DMA-1: no alignment promised).
@@ -97,7 +92,8 @@ class CoreMachine {
   std::optional<host::ModelOsServices> os;
   // Delivered MSI-X messages, oldest first, not yet taken.
   std::deque<model::irq::MsiMessage> msi_messages;
-  uint64_t msi_delivered = 0;  // every message the sink ever received
+  uint64_t msi_delivered = 0;
+  uint64_t unclaimed_messages = 0;  // every message the sink ever received
 
  private:
   uint16_t msix_vectors_ = 0;
