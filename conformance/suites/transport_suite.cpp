@@ -30,63 +30,6 @@ std::string hex(uint64_t v) {
   return o.str();
 }
 
-// A driver brought up through the transport, with its queues' rings in
-// guest memory.
-struct Driven {
-  explicit Driven(const RigOptions& o = {}) : rig(o) {}
-  VirtioPciRig rig;
-  VirtioPciDriver driver;
-  std::vector<std::vector<vq::DescState>> states;
-  std::vector<vq::DriverQueue> queues;
-  uint64_t features = 0;
-
-  PciAccess& pci() { return *rig.pci; }
-  uint32_t bar0_read(uint32_t off, uint8_t w) { return rig.pci->mmio_read(0, off, w); }
-  void bar0_write(uint32_t off, uint8_t w, uint32_t v) { rig.pci->mmio_write(0, off, w, v); }
-
-  TransportError bring_up(uint16_t msix_vector = kNoVector) {
-    TransportError e = driver.attach(pci(), ValidationMode::kStrict, contract::kPciRevision);
-    if (e == TransportError::kNone) e = driver.reset();
-    if (e == TransportError::kNone) e = driver.negotiate(kIndirect, 0, &features);
-    uint16_t n = 0;
-    driver.num_queues(&n);
-    states.resize(n);
-    queues.resize(n);
-    for (uint16_t q = 0; q < n && e == TransportError::kNone; ++q) {
-      uint16_t size = 0;
-      e = driver.queue_size(q, &size);
-      if (e != TransportError::kNone) break;
-      const uint64_t gpa = 0x100000 + 0x10000ull * q;
-      states[q].resize(size);
-      vq::DriverQueueConfig cfg{};
-      cfg.size = size;
-      cfg.ring = vq::DmaRegion{rig.memory.translate(gpa, 0x10000), gpa};
-      cfg.state = states[q].data();
-      queues[q].init(cfg);
-      e = driver.setup_queue(q, queues[q].desc_pa(), queues[q].avail_pa(), queues[q].used_pa(),
-                             msix_vector);
-    }
-    if (e == TransportError::kNone) driver.driver_ok();
-    return e;
-  }
-
-  // One request on queue q: 4 readable bytes echoed into 4 writable bytes.
-  bool echo(uint16_t q, uint32_t value) {
-    const uint64_t in = 0x300000, out = 0x300100;
-    rig.memory.write_obj(in, value);
-    rig.memory.write_obj(out, uint32_t{0});
-    static int token;
-    const vq::Segment segs[2] = {{in, 4, false}, {out, 4, true}};
-    if (queues[q].add(segs, 2, &token) != vq::DriverStatus::kOk) return false;
-    queues[q].publish();
-    if (queues[q].kick_needed()) driver.notify(q);
-    vq::UsedBuffer u{};
-    uint32_t got = 0;
-    rig.memory.read_obj(out, &got);
-    return queues[q].get_used(&u) == vq::DriverStatus::kOk && u.len == 4 && got == value;
-  }
-};
-
 // ---- PCI identity (PCI-1..7) for every contract device and function ------
 
 Outcome identity() {
@@ -143,7 +86,7 @@ Outcome bar0_shape() {
 
 Outcome undefined_offsets_read_zero() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   out.expect(d.bring_up() == TransportError::kNone, "bring-up");
   const uint32_t probes[] = {0x0038, 0x00FC, 0x0100, 0x0800, 0x0FFC, 0x1100, 0x17FC,
                              0x2004, 0x2020, 0x2FFC, 0x3100, 0x3FFC};
@@ -160,17 +103,17 @@ Outcome undefined_offsets_read_zero() {
 
 Outcome command_register_gating() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   out.expect(d.bring_up() == TransportError::kNone, "bring-up");
-  const auto cmd = static_cast<uint16_t>(d.pci().config_read(reg::kCommand, 2));
-  d.pci().config_write(reg::kCommand, 2, cmd & ~reg::kCommandMemorySpace);
+  const auto cmd = static_cast<uint16_t>(d.pci->config_read(reg::kCommand, 2));
+  d.pci->config_write(reg::kCommand, 2, cmd & ~reg::kCommandMemorySpace);
   out.expect(d.bar0_read(common::kNumQueues, 2) == 0xFFFF,
              "BAR0 answered with Memory Space off (BAR-4)");
-  d.pci().config_write(reg::kCommand, 2, cmd & ~reg::kCommandBusMaster);
-  const uint32_t served = d.rig.device.served();
+  d.pci->config_write(reg::kCommand, 2, cmd & ~reg::kCommandBusMaster);
+  const uint32_t served = d.device.served();
   d.echo(0, 7);
-  out.expect(d.rig.device.served() == served, "device did DMA with Bus Master off (BAR-4)");
-  d.pci().config_write(reg::kCommand, 2, cmd);
+  out.expect(d.device.served() == served, "device did DMA with Bus Master off (BAR-4)");
+  d.pci->config_write(reg::kCommand, 2, cmd);
   d.driver.notify(0);
   vq::UsedBuffer u{};
   out.expect(d.queues[0].get_used(&u) == vq::DriverStatus::kOk,
@@ -182,8 +125,8 @@ Outcome command_register_gating() {
 
 Outcome feature_windows() {
   Outcome out;
-  Driven d;
-  d.driver.attach(d.pci(), ValidationMode::kStrict, 1);
+  VirtioPciRig d;
+  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
   d.driver.reset();
   d.bar0_write(common::kDeviceFeatureSelect, 4, 1);
   out.expect(d.bar0_read(common::kDeviceFeature, 4) == (kVersion1 >> 32),
@@ -201,8 +144,8 @@ Outcome feature_windows() {
 Outcome features_ok_refusal() {
   Outcome out;
   const auto attempt = [](uint64_t features) {
-    Driven d;
-    d.driver.attach(d.pci(), ValidationMode::kStrict, 1);
+    VirtioPciRig d;
+    d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
     d.driver.reset();
     d.bar0_write(common::kDeviceStatus, 1, kStatusAcknowledge | kStatusDriver);
     for (uint32_t w = 0; w < 2; ++w) {
@@ -216,7 +159,7 @@ Outcome features_ok_refusal() {
   out.expect(!attempt(kVersion1 | (1ull << vq::kFRingEventIdx)),
              "FEATURES_OK accepted with EVENT_IDX, which is not offered (FEAT-2)");
   out.expect(!attempt(kIndirect), "FEATURES_OK accepted without VERSION_1 (FEAT-2)");
-  Driven d;
+  VirtioPciRig d;
   out.expect(d.bring_up() == TransportError::kNone && (d.features & kVersion1) != 0,
              "the driver must always accept VERSION_1 (FEAT-1)");
   return out;
@@ -224,8 +167,8 @@ Outcome features_ok_refusal() {
 
 Outcome queue_select_out_of_range() {
   Outcome out;
-  Driven d;
-  d.driver.attach(d.pci(), ValidationMode::kStrict, 1);
+  VirtioPciRig d;
+  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
   d.driver.reset();
   d.bar0_write(common::kQueueSelect, 2, 2);  // the rig has queues 0 and 1
   d.bar0_write(common::kQueueDesc, 4, 0x1000);
@@ -234,22 +177,22 @@ Outcome queue_select_out_of_range() {
              "queue_size/queue_notify_off must read 0 past num_queues (CFG-3)");
   out.expect(d.bar0_read(common::kQueueDesc, 4) == 0 && d.bar0_read(common::kQueueEnable, 2) == 0,
              "writes past num_queues must be ignored (CFG-3)");
-  out.expect(!d.rig.function->queue_enabled(0) && !d.rig.function->queue_enabled(1),
+  out.expect(!d.function->queue_enabled(0) && !d.function->queue_enabled(1),
              "an out-of-range enable enabled a real queue");
   return out;
 }
 
 Outcome split_64bit_fields() {
   Outcome out;
-  Driven d;
-  d.driver.attach(d.pci(), ValidationMode::kStrict, 1);
+  VirtioPciRig d;
+  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
   d.driver.reset();
   d.bar0_write(common::kQueueSelect, 2, 0);
   d.bar0_write(common::kQueueDesc, 4, 0x89ABCDE0);  // low then high
   d.bar0_write(common::kQueueDesc + 4, 4, 0x01234567);
   d.bar0_write(common::kQueueAvail + 4, 4, 0x00000002);  // high then low
   d.bar0_write(common::kQueueAvail, 4, 0x00001000);
-  d.rig.bus.mmio_write(d.rig.enumeration.functions[0].bars[0].address + common::kQueueUsed, 8,
+  d.bus.mmio_write(d.enumeration.functions[0].bars[0].address + common::kQueueUsed, 8,
                        0x0000000300002000ull);  // one 8-byte access
   const auto rd64 = [&](uint32_t off) {
     return d.bar0_read(off, 4) | static_cast<uint64_t>(d.bar0_read(off + 4, 4)) << 32;
@@ -262,7 +205,7 @@ Outcome split_64bit_fields() {
 
 Outcome queue_programming() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   out.expect(d.bring_up() == TransportError::kNone, "bring-up (Q-1)");
   d.bar0_write(common::kQueueSelect, 2, 0);
   const uint32_t desc = d.bar0_read(common::kQueueDesc, 4);
@@ -270,7 +213,7 @@ Outcome queue_programming() {
   d.bar0_write(common::kQueueEnable, 2, 0);
   out.expect(d.bar0_read(common::kQueueDesc, 4) == desc,
              "queue address changed while the queue was enabled (Q-2)");
-  out.expect(d.bar0_read(common::kQueueEnable, 2) == 1 && d.rig.function->queue_enabled(0),
+  out.expect(d.bar0_read(common::kQueueEnable, 2) == 1 && d.function->queue_enabled(0),
              "queue_enable accepted 0 (Q-2)");
   out.expect(d.echo(0, 0xA5A5) && d.echo(1, 0x5A5A), "programmed queues do not work (Q-1)");
   return out;
@@ -278,15 +221,15 @@ Outcome queue_programming() {
 
 Outcome reset_clears_state() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   d.bring_up();
-  d.rig.device.bump_counter();  // leaves ISR bit 1 pending, INTx asserted
-  out.expect(d.rig.intx_level(), "a config change did not assert INTx");
+  d.device.bump_counter();  // leaves ISR bit 1 pending, INTx asserted
+  out.expect(d.intx_level(), "a config change did not assert INTx");
   out.expect(d.driver.reset() == TransportError::kNone, "reset did not complete");
-  out.expect(!d.rig.intx_level() && d.rig.function->isr() == 0,
+  out.expect(!d.intx_level() && d.function->isr() == 0,
              "reset must clear pending interrupts and deassert INTx (STAT-2)");
-  out.expect(!d.rig.function->queue_enabled(0) && !d.rig.function->queue_enabled(1) &&
-                 d.rig.function->negotiated_features() == 0 && !d.rig.device.active(),
+  out.expect(!d.function->queue_enabled(0) && !d.function->queue_enabled(1) &&
+                 d.function->negotiated_features() == 0 && !d.device.active(),
              "reset must disable queues and clear features (STAT-2)");
   d.bar0_write(common::kDriverFeatureSelect, 4, 0);
   out.expect(d.bar0_read(common::kDriverFeature, 4) == 0, "driver features survived reset");
@@ -297,48 +240,40 @@ Outcome reset_clears_state() {
 
 Outcome init_order() {
   Outcome out;
-  Driven d;
-  d.driver.attach(d.pci(), ValidationMode::kStrict, 1);
+  VirtioPciRig d;
+  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
   d.driver.reset();
   uint64_t f = 0;
   d.driver.negotiate(kIndirect, 0, &f);
-  out.expect(d.rig.function->device_status() ==
+  out.expect(d.function->device_status() ==
                  (kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk),
              "after negotiation the status must be ACK|DRIVER|FEATURES_OK (STAT-1, STAT-3)");
-  // Program queue 0 but do not set DRIVER_OK: doorbells are ignored.
-  d.states.assign(1, std::vector<vq::DescState>(8));
-  d.queues.resize(1);
-  vq::DriverQueueConfig cfg{};
-  cfg.size = 8;
-  cfg.ring = vq::DmaRegion{d.rig.memory.translate(0x100000, 0x1000), 0x100000};
-  cfg.state = d.states[0].data();
-  d.queues[0].init(cfg);
-  d.driver.setup_queue(0, d.queues[0].desc_pa(), d.queues[0].avail_pa(), d.queues[0].used_pa(),
-                       kNoVector);
+  // Program queue 0 (8 entries) but do not set DRIVER_OK: doorbells are ignored.
+  d.setup_queue(0, {.ring_gpa = VirtioPciRig::kRingGpa});
   static int token;
   const vq::Segment seg{0x300000, 4, false};
   d.queues[0].add(&seg, 1, &token);
   d.queues[0].publish();
   d.driver.notify(0);
-  out.expect(d.rig.device.served() == 0, "a doorbell before DRIVER_OK was served (STAT-3)");
+  out.expect(d.device.served() == 0, "a doorbell before DRIVER_OK was served (STAT-3)");
   d.driver.driver_ok();
   d.driver.notify(0);
-  out.expect(d.rig.device.served() == 1, "the doorbell after DRIVER_OK was not served");
+  out.expect(d.device.served() == 1, "the doorbell after DRIVER_OK was not served");
   return out;
 }
 
 Outcome needs_reset_on_ring_corruption() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   d.bring_up();
   // The "driver" corrupts its avail ring: avail.idx far ahead (VQ-8).
-  d.rig.memory.write_obj(d.queues[0].avail_pa() + 2, uint16_t{100});
+  d.memory.write_obj(d.queues[0].avail_pa() + 2, uint16_t{100});
   d.driver.notify(0);
   out.expect(d.driver.needs_reset(), "ring corruption did not set DEVICE_NEEDS_RESET (STAT-4)");
-  out.expect((d.rig.function->isr() & kIsrConfig) != 0 && d.rig.intx_level(),
+  out.expect((d.function->isr() & kIsrConfig) != 0 && d.intx_level(),
              "DEVICE_NEEDS_RESET must raise a config interrupt (STAT-4)");
   d.driver.notify(1);
-  out.expect(d.rig.device.served() == 0, "a device needing reset kept serving");
+  out.expect(d.device.served() == 0, "a device needing reset kept serving");
   out.expect(d.bring_up() == TransportError::kNone && !d.driver.needs_reset() && d.echo(0, 3),
              "reset and re-init did not recover the device");
   return out;
@@ -387,7 +322,7 @@ Outcome selector_lock() {
 
 Outcome doorbells() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   d.bring_up();
   for (uint16_t q = 0; q < 2; ++q) {
     d.bar0_write(common::kQueueSelect, 2, q);
@@ -403,30 +338,30 @@ Outcome doorbells() {
   vq::UsedBuffer u{};
   out.expect(d.queues[1].get_used(&u) == vq::DriverStatus::kOk, "32-bit doorbell ignored (NTF-2)");
   out.expect(d.echo(0, 1), "16-bit doorbell ignored (NTF-2)");
-  const uint32_t served = d.rig.device.served();
+  const uint32_t served = d.device.served();
   for (uint32_t off : {2u, 8u, 0x40u, 0xFCu}) d.bar0_write(bar0::kNotifyOffset + off, 2, 0);
-  out.expect(d.rig.device.served() == served && !d.driver.needs_reset() && d.echo(0, 2),
+  out.expect(d.device.served() == served && !d.driver.needs_reset() && d.echo(0, 2),
              "doorbells of nonexistent queues changed state (NTF-3)");
   return out;
 }
 
 Outcome isr_and_intx() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   d.bring_up();
-  out.expect(!d.rig.intx_level(), "INTx asserted with nothing pending");
+  out.expect(!d.intx_level(), "INTx asserted with nothing pending");
   out.expect(d.echo(0, 5), "request failed");
-  out.expect(d.rig.intx_level(), "used buffers did not assert INTx (IRQ-1, IRQ-2)");
-  d.rig.device.bump_counter();
+  out.expect(d.intx_level(), "used buffers did not assert INTx (IRQ-1, IRQ-2)");
+  d.device.bump_counter();
   const uint8_t isr = d.driver.read_isr();
   out.expect(isr == (kIsrQueue | kIsrConfig), "ISR read " + hex(isr) + ", expected 0x3 (ISR-1)");
-  out.expect(d.driver.read_isr() == 0 && !d.rig.intx_level(),
+  out.expect(d.driver.read_isr() == 0 && !d.intx_level(),
              "ISR read must acknowledge and deassert INTx (ISR-2, IRQ-1)");
-  out.expect(d.rig.function->config_generation() == 1,
+  out.expect(d.function->config_generation() == 1,
              "a config change must bump config_generation (CFG-4, IRQ-3)");
   // IRQ-2 (S): suppressed while the driver sets VRING_AVAIL_F_NO_INTERRUPT.
   d.queues[0].disable_interrupts();
-  out.expect(d.echo(0, 6) && d.driver.read_isr() == 0 && !d.rig.intx_level(),
+  out.expect(d.echo(0, 6) && d.driver.read_isr() == 0 && !d.intx_level(),
              "interrupt raised although the driver suppressed it (IRQ-2)");
   uint32_t counter = 0;
   out.expect(d.driver.read_device_config(0, &counter, 4) == TransportError::kNone && counter == 1,
@@ -438,51 +373,51 @@ Outcome msix_exclusive() {
   Outcome out;
   RigOptions o;
   o.msix_vectors = 4;
-  Driven d(o);
+  VirtioPciRig d(o);
   out.expect(d.bring_up(/*msix_vector=*/1) == TransportError::kNone, "bring-up");
   // Program vector 1 and enable MSI-X: the OS would do this.
-  auto& msix_fn = *d.rig.function;
-  const uint64_t bar = d.rig.enumeration.functions[0].bars[0].address;
+  auto& msix_fn = *d.function;
+  const uint64_t bar = d.enumeration.functions[0].bars[0].address;
   const uint64_t entry1 = bar + VirtioPciFunction::kMsixTableOffset + 16;
-  d.rig.bus.mmio_write(entry1 + 0, 4, 0xFEE00000);
-  d.rig.bus.mmio_write(entry1 + 8, 4, 0x41);
-  d.rig.bus.mmio_write(entry1 + 12, 4, 0);  // unmask
-  uint8_t cap = d.pci().config_read(reg::kCapabilitiesPointer, 1);
-  while (cap != 0 && d.pci().config_read(cap, 1) != reg::kCapIdMsix) cap = d.pci().config_read(cap + 1, 1);
+  d.bus.mmio_write(entry1 + 0, 4, 0xFEE00000);
+  d.bus.mmio_write(entry1 + 8, 4, 0x41);
+  d.bus.mmio_write(entry1 + 12, 4, 0);  // unmask
+  uint8_t cap = d.pci->config_read(reg::kCapabilitiesPointer, 1);
+  while (cap != 0 && d.pci->config_read(cap, 1) != reg::kCapIdMsix) cap = d.pci->config_read(cap + 1, 1);
   out.expect(cap != 0, "no MSI-X capability");
-  d.pci().config_write(cap + 2, 2, 0x8000);  // enable
+  d.pci->config_write(cap + 2, 2, 0x8000);  // enable
   // Queue vectors were written before MSI-X was on; read back and program again.
   d.bar0_write(common::kQueueSelect, 2, 0);
   out.expect(d.bar0_read(common::kQueueMsixVector, 2) == 1, "queue_msix_vector readback");
   d.bar0_write(common::kMsixConfig, 2, kNoVector);
-  const size_t before = d.rig.msis.size();
+  const size_t before = d.msis.size();
   out.expect(d.echo(0, 8), "request failed with MSI-X on");
-  out.expect(d.rig.msis.size() == before + 1 && d.rig.msis.back().data == 0x41 &&
-                 !d.rig.intx_level(),
+  out.expect(d.msis.size() == before + 1 && d.msis.back().data == 0x41 &&
+                 !d.intx_level(),
              "MSI-X must deliver the queue's vector and never INTx (IRQ-4)");
-  d.rig.device.bump_counter();  // msix_config = NO_VECTOR: suppressed
-  out.expect(d.rig.msis.size() == before + 1 && !d.rig.intx_level(),
+  d.device.bump_counter();  // msix_config = NO_VECTOR: suppressed
+  out.expect(d.msis.size() == before + 1 && !d.intx_level(),
              "a cause with vector 0xFFFF must be suppressed (IRQ-4)");
-  d.rig.bus.mmio_write(entry1 + 12, 4, 1);  // mask vector 1
-  out.expect(d.echo(0, 9) && d.rig.msis.size() == before + 1 &&
+  d.bus.mmio_write(entry1 + 12, 4, 1);  // mask vector 1
+  out.expect(d.echo(0, 9) && d.msis.size() == before + 1 &&
                  msix_fn.msix()->pending(1),
              "a masked vector must latch in the PBA (IRQ-4)");
-  d.rig.bus.mmio_write(entry1 + 12, 4, 0);  // unmask: delivered now
-  out.expect(d.rig.msis.size() == before + 2 && !msix_fn.msix()->pending(1),
+  d.bus.mmio_write(entry1 + 12, 4, 0);  // unmask: delivered now
+  out.expect(d.msis.size() == before + 2 && !msix_fn.msix()->pending(1),
              "the latched message must be delivered on unmask (IRQ-4)");
   return out;
 }
 
 Outcome config_generation_retry() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   d.bring_up();
-  d.rig.device.unstable_reads = 3;  // the first three reads race a change
+  d.device.unstable_reads = 3;  // the first three reads race a change
   uint32_t counter = 0;
   out.expect(d.driver.read_device_config(0, &counter, 4) == TransportError::kNone &&
-                 counter == 3 && d.rig.function->config_generation() == 3,
+                 counter == 3 && d.function->config_generation() == 3,
              "the driver must re-read until config_generation is stable (CFG-4)");
-  d.rig.device.unstable_reads = 1000;  // a device that never settles
+  d.device.unstable_reads = 1000;  // a device that never settles
   out.expect(d.driver.read_device_config(0, &counter, 4) == TransportError::kConfigUnstable,
              "an ever-changing config must end in kConfigUnstable, not a hang");
   return out;
@@ -503,7 +438,7 @@ Outcome revision_gate() {
 
 Outcome driver_bring_up_intx_only() {
   Outcome out;
-  Driven d;
+  VirtioPciRig d;
   out.expect(d.bring_up() == TransportError::kNone, "bring-up failed (DRV-1)");
   out.expect((d.features & kIndirect) != 0 && (d.features & ~(kVersion1 | kIndirect)) == 0,
              "negotiated " + hex(d.features) + ": only VERSION_1 and what was asked (DRV-1)");
@@ -511,7 +446,7 @@ Outcome driver_bring_up_intx_only() {
   int completed = 0;
   for (uint32_t i = 0; i < 100; ++i) {
     if (!d.echo(i % 2, i)) break;
-    if (d.rig.intx_level() && (d.driver.read_isr() & kIsrQueue) != 0) ++completed;
+    if (d.intx_level() && (d.driver.read_isr() & kIsrQueue) != 0) ++completed;
   }
   out.expect(completed == 100, std::to_string(completed) + " of 100 requests interrupted via INTx");
   return out;

@@ -1,35 +1,37 @@
 #include "transport/testing/virtio_pci_rig.hpp"
 
-#include <stdexcept>
-
 #include "aerov/contract/windows_device_contract.hpp"
 
 namespace aerov::transport::testing {
 
+namespace vq = virtqueue;
+
 VirtioPciRig::VirtioPciRig(const RigOptions& o)
-    : intx([this](bool level) { intx_levels.push_back(level); }),
+    : DriverRig("rig", std::vector<uint16_t>(o.queue_sizes.size(), 0)),
       device(o.queue_sizes, o.features) {
-  if (memory.add_ram(0, kRamBytes) != model::MemError::kOk ||
-      memory.add_ram(kHighRam, kRamBytes) != model::MemError::kOk) {
-    throw std::runtime_error("rig: guest RAM");
+  plug(device, contract_identity(contract::kBlk, 0), kBdf, o.msix_vectors, o.enumerate);
+}
+
+TransportError VirtioPciRig::bring_up(uint16_t msix_vector) {
+  std::vector<QueuePlan> plans(device.num_queues());
+  for (uint16_t q = 0; q < plans.size(); ++q) {
+    plans[q].ring_gpa = kRingGpa + kRingStride * q;
+    plans[q].vector = msix_vector;
   }
-  VirtioPciOptions options;
-  options.intx = &intx;
-  options.msix_vectors = o.msix_vectors;
-  options.msi_sink = [this](const model::irq::MsiMessage& m) { msis.push_back(m); };
-  function = std::make_unique<VirtioPciFunction>(
-      device, memory, contract_identity(contract::kBlk, 0), std::move(options));
-  if (bus.attach(kBdf, function.get()) != model::pci::PciError::kOk) {
-    throw std::runtime_error("rig: attach");
-  }
-  if (!o.enumerate) return;
-  // Firmware places 64-bit BARs above 4 GiB (DMA-2 style addresses for MMIO).
-  enumeration = model::pci::enumerate(
-      bus, {{0xE000'0000, 0x1000'0000}, {0x80'0000'0000, 0x1'0000'0000}});
-  if (enumeration.functions.size() != 1 || !enumeration.functions[0].enabled) {
-    throw std::runtime_error("rig: enumeration");
-  }
-  pci.emplace(bus, enumeration.functions[0]);
+  return DriverRig::bring_up(1ull << vq::kFRingIndirectDesc, plans);
+}
+
+bool VirtioPciRig::echo(uint16_t q, uint32_t value) {
+  memory.write_obj(kEchoInGpa, value);
+  memory.write_obj(kEchoOutGpa, uint32_t{0});
+  static int token;
+  const vq::Segment segs[2] = {{kEchoInGpa, 4, false}, {kEchoOutGpa, 4, true}};
+  if (queues[q].add(segs, 2, &token) != vq::DriverStatus::kOk) return false;
+  kick(q);
+  vq::UsedBuffer u{};
+  uint32_t got = 0;
+  memory.read_obj(kEchoOutGpa, &got);
+  return queues[q].get_used(&u) == vq::DriverStatus::kOk && u.len == 4 && got == value;
 }
 
 }  // namespace aerov::transport::testing

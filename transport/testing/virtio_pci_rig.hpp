@@ -1,19 +1,13 @@
-// A small machine for transport tests and conformance checks: guest RAM
-// below and above 4 GiB, a PCI bus with one virtio-pci function (a
-// LoopbackDevice by default), a recorded INTx line and MSI sink, firmware
-// enumeration, and the driver's PciAccess onto it. Driver and device meet
-// only through config space, MMIO, guest memory and interrupts.
+// A small machine for transport tests and conformance checks: DriverRig
+// (guest RAM below and above 4 GiB, a PCI bus, a recorded INTx line and MSI
+// sink, firmware enumeration, the driver end) with one virtio-pci function
+// holding a LoopbackDevice. Driver and device meet only through config
+// space, MMIO, guest memory and interrupts.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <vector>
 
-#include "drivers/host/model_pci_access.hpp"
-#include "model/irq/intx_line.hpp"
-#include "model/memory/guest_memory.hpp"
-#include "model/pci/pci_bus.hpp"
-#include "transport/device/virtio_pci_function.hpp"
+#include "transport/testing/driver_rig.hpp"
 #include "transport/testing/loopback_device.hpp"
 
 namespace aerov::transport::testing {
@@ -25,25 +19,23 @@ struct RigOptions {
   bool enumerate = true;
 };
 
-class VirtioPciRig {
+class VirtioPciRig : public DriverRig {
  public:
-  static constexpr uint64_t kRamBytes = 64ull << 20;
-  static constexpr uint64_t kHighRam = 1ull << 32;
   static constexpr model::pci::Bdf kBdf{0, 3, 0};
+  static constexpr uint64_t kRingGpa = 0x100000;     // queue q's ring at kRingGpa + kRingStride * q
+  static constexpr uint64_t kRingStride = 0x10000;
+  static constexpr uint64_t kEchoInGpa = 0x300000;   // echo(): readable then writable bytes
+  static constexpr uint64_t kEchoOutGpa = 0x300100;
 
   explicit VirtioPciRig(const RigOptions& options = {});
 
-  model::GuestMemory memory;
-  model::pci::PciBus bus;
-  model::irq::IntxLine intx;
-  std::vector<bool> intx_levels;               // every level change, in order
-  std::vector<model::irq::MsiMessage> msis;    // every delivered message
-  LoopbackDevice device;
-  std::unique_ptr<VirtioPciFunction> function;
-  model::pci::Enumeration enumeration;
-  std::optional<drivers::host::ModelPciAccess> pci;  // set once enumerated
+  // The driver brings the device up with INDIRECT_DESC asked for and a
+  // DriverQueue per queue, each queue on `msix_vector`.
+  TransportError bring_up(uint16_t msix_vector = kNoVector);
+  // One request on queue q: 4 readable bytes echoed into 4 writable bytes.
+  bool echo(uint16_t q, uint32_t value);
 
-  bool intx_level() const { return intx.level(); }
+  LoopbackDevice device;
 };
 
 }  // namespace aerov::transport::testing

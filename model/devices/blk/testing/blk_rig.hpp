@@ -1,8 +1,8 @@
-// A one-disk machine for virtio-blk tests and conformance checks: guest RAM
-// below and above 4 GiB, a PCI bus with a virtio-pci function holding a
-// BlkDevice, a recorded INTx line, firmware enumeration, and the driver end
-// (VirtioPciDriver over ModelPciAccess). The driver and the device meet only
-// through config space, BAR0 MMIO, guest memory and the interrupt line.
+// A one-disk machine for virtio-blk tests and conformance checks: a
+// DriverRig (guest RAM below and above 4 GiB, a PCI bus, a recorded INTx
+// line, firmware enumeration, the driver end) whose virtio-pci function
+// holds a BlkDevice. The driver and the device meet only through config
+// space, BAR0 MMIO, guest memory and the interrupt line.
 //
 // Two ways to post requests:
 //   * the real driver ring (DriverQueue): submit() / kick() / reap(), or
@@ -18,26 +18,16 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <utility>
 #include <vector>
 
-#include "drivers/host/model_pci_access.hpp"
 #include "model/backends/disk/disk_backend.hpp"
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
-#include "model/irq/intx_line.hpp"
-#include "model/memory/guest_memory.hpp"
-#include "model/pci/pci_bus.hpp"
-#include "model/pci/pci_enumerator.hpp"
-#include "transport/device/virtio_pci_function.hpp"
-#include "transport/driver/virtio_pci_driver.hpp"
-#include "transport/virtio_pci_regs.hpp"
-#include "virtqueue/driver/driver_queue.hpp"
-#include "virtqueue/testing/ring_builder.hpp"
+#include "transport/testing/driver_rig.hpp"
 
 namespace aerov::model::devices::testing {
 
@@ -59,16 +49,10 @@ struct BlkResult {
 };
 
 // A descriptor for raw_chain(): NEXT is added by raw_chain itself.
-struct RawDesc {
-  uint64_t addr;
-  uint32_t len;
-  uint16_t flags;  // kDescFWrite, kDescFIndirect
-};
+using RawDesc = transport::testing::RawDesc;
 
-class BlkRig {
+class BlkRig : public transport::testing::DriverRig {
  public:
-  static constexpr uint64_t kRamBytes = 64ull << 20;
-  static constexpr uint64_t kHighRam = 1ull << 32;
   static constexpr uint64_t kRingGpa = 0x10000;
   static constexpr uint64_t kRawScratchBytes = 0x20000;
   static constexpr uint64_t kIndirectGpa = 0x40000;  // 128 tables of up to 128 entries
@@ -79,8 +63,6 @@ class BlkRig {
   static constexpr model::pci::Bdf kBdf{0, 4, 0};
 
   explicit BlkRig(const BlkRigOptions& options = {});
-  BlkRig(const BlkRig&) = delete;
-  BlkRig& operator=(const BlkRig&) = delete;
 
   // attach, reset, negotiate, program the queue, DRIVER_OK (STAT-3, DRV-1).
   transport::TransportError bring_up();
@@ -117,43 +99,31 @@ class BlkRig {
   // ---- requests through a raw ring (options.raw_ring) ---------------------
   // Writes descs at descriptor indices first, first+1, ... linked by NEXT,
   // makes `first` available and rings the doorbell unless notify is false.
-  uint16_t raw_chain(std::span<const RawDesc> descs, uint16_t first = 0, bool notify = true);
+  uint16_t raw_chain(std::span<const RawDesc> descs, uint16_t first = 0, bool notify = true) {
+    return DriverRig::raw_chain(0, descs, first, notify);
+  }
   // Writes an indirect table in scratch memory (entries linked by NEXT).
-  uint64_t raw_table(std::span<const RawDesc> descs);
-  std::optional<virtqueue::VirtqUsedElem> raw_used(uint16_t position) const;
+  uint64_t raw_table(std::span<const RawDesc> descs) { return DriverRig::raw_table(0, descs); }
+  std::optional<virtqueue::VirtqUsedElem> raw_used(uint16_t position) const {
+    return DriverRig::raw_used(0, position);
+  }
   uint16_t raw_used_idx() const { return raw->used_idx(); }
   void notify() { driver.notify(0); }
 
-  // ---- host side ----------------------------------------------------------
-  bool needs_reset() { return driver.needs_reset(); }
-  std::vector<uint8_t> peek(uint64_t gpa, uint64_t len) const;
-  void poke(uint64_t gpa, std::span<const uint8_t> bytes);
-  void fill(uint64_t gpa, uint8_t byte, uint64_t len);
+  // ---- host side (and DriverRig's peek/poke/fill) --------------------------
   // The backend's contents (no request may be in flight in it).
   std::vector<uint8_t> disk_bytes(uint64_t sector, uint64_t count);
   void set_disk_bytes(uint64_t sector, std::span<const uint8_t> bytes);
 
-  GuestMemory memory;
-  model::irq::IntxLine intx;
-  std::vector<bool> intx_levels;  // every level change
-  std::function<void(bool)> on_intx;  // called on every level change, after recording
-  model::pci::PciBus bus;
   std::unique_ptr<backends::RamDisk> ram_disk;
   backends::DiskBackend* disk = nullptr;
   std::unique_ptr<BlkDevice> device;
-  std::unique_ptr<transport::VirtioPciFunction> function;
-  model::pci::Enumeration enumeration;
-  std::optional<drivers::host::ModelPciAccess> pci;
-  transport::VirtioPciDriver driver;
-  uint64_t features = 0;
   // Driver ring, or the raw ring when options.raw_ring.
-  virtqueue::DriverQueue queue;
-  std::optional<virtqueue::testing::RingBuilder> raw;
+  virtqueue::DriverQueue& queue = queues[0];
+  std::optional<virtqueue::testing::RingBuilder>& raw = raw_rings[0];
 
  private:
   BlkRigOptions options_;
-  std::vector<virtqueue::DescState> states_;
-  std::vector<uint8_t> cookies_;  // one per slot: &cookies_[slot] is its cookie
   std::vector<virtqueue::Segment> scratch_segs_;
 };
 

@@ -1,8 +1,8 @@
 // A one-NIC machine for virtio-net tests, conformance checks and the
-// fuzzer: guest RAM below and above 4 GiB, a PCI bus with a virtio-pci
-// function holding a NetDevice, a recorded INTx line, firmware enumeration,
-// and the driver end (VirtioPciDriver over ModelPciAccess). Driver and device
-// meet only through config space, BAR0 MMIO, guest memory and INTx.
+// fuzzer: a DriverRig (guest RAM below and above 4 GiB, a PCI bus, a
+// recorded INTx line, firmware enumeration, the driver end) whose virtio-pci
+// function holds a NetDevice. Driver and device meet only through config
+// space, BAR0 MMIO, guest memory and INTx.
 //
 // Two ways to drive the queues:
 //   * the real driver rings (DriverQueue): post_rx()/send() and friends;
@@ -16,23 +16,17 @@
 // from kDataGpa and in high RAM from kHighRam.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
-#include "drivers/host/model_pci_access.hpp"
 #include "model/backends/net/net_backend.hpp"
 #include "model/devices/net/net_device.hpp"
-#include "model/irq/intx_line.hpp"
-#include "model/memory/guest_memory.hpp"
-#include "model/pci/pci_bus.hpp"
-#include "model/pci/pci_enumerator.hpp"
-#include "transport/device/virtio_pci_function.hpp"
-#include "transport/driver/virtio_pci_driver.hpp"
-#include "virtqueue/driver/driver_queue.hpp"
-#include "virtqueue/testing/ring_builder.hpp"
+#include "transport/testing/driver_rig.hpp"
 
 namespace aerov::model::devices::testing {
 
@@ -63,21 +57,13 @@ struct NetRigOptions {
   bool bring_up = true;
 };
 
-struct NetRawDesc {
-  uint64_t addr;
-  uint32_t len;
-  uint16_t flags;  // kDescFWrite, kDescFIndirect; NEXT is added by raw_chain
-};
+// NEXT is added by raw_chain.
+using NetRawDesc = transport::testing::RawDesc;
 
-struct RxCompletion {
-  uint16_t slot;
-  uint32_t len;
-};
+using RxCompletion = transport::testing::UsedSlot;
 
-class NetRig {
+class NetRig : public transport::testing::DriverRig {
  public:
-  static constexpr uint64_t kRamBytes = 64ull << 20;
-  static constexpr uint64_t kHighRam = 1ull << 32;
   static constexpr uint64_t kRxRingGpa = 0x100000;
   static constexpr uint64_t kTxRingGpa = 0x200000;
   static constexpr uint64_t kRawScratchBytes = 0x80000;
@@ -90,8 +76,6 @@ class NetRig {
   static constexpr model::pci::Bdf kBdf{0, 5, 0};
 
   explicit NetRig(const NetRigOptions& options = {});
-  NetRig(const NetRig&) = delete;
-  NetRig& operator=(const NetRig&) = delete;
 
   // attach, reset, negotiate, program both queues, DRIVER_OK (STAT-3).
   transport::TransportError bring_up();
@@ -123,42 +107,22 @@ class NetRig {
   // (slot, used.len) of every TX completion the driver can take now.
   std::vector<std::pair<uint16_t, uint32_t>> reap_tx();
 
-  // ---- raw rings (options.raw_ring) --------------------------------------
+  // ---- raw rings (options.raw_ring): DriverRig's raw_chain(q, ...),
+  // raw_table(q, ...) and raw_used(q, ...) ----------------------------------
   virtqueue::testing::RingBuilder& raw(uint16_t q) { return q == 0 ? *raw_rx : *raw_tx; }
-  // Writes descs at indices first, first+1, ... linked by NEXT, makes
-  // `first` available on queue q and rings its doorbell unless notify is false.
-  uint16_t raw_chain(uint16_t q, std::span<const NetRawDesc> descs, uint16_t first = 0,
-                     bool notify = true);
-  uint64_t raw_table(uint16_t q, std::span<const NetRawDesc> descs);
-  std::optional<virtqueue::VirtqUsedElem> raw_used(uint16_t q, uint16_t position);
   uint16_t raw_used_idx(uint16_t q) { return raw(q).used_idx(); }
   void notify(uint16_t q) { driver.notify(q); }
 
-  // ---- host side ----------------------------------------------------------
-  bool needs_reset() { return driver.needs_reset(); }
-  std::vector<uint8_t> peek(uint64_t gpa, uint64_t len) const;
-  void poke(uint64_t gpa, std::span<const uint8_t> bytes);
-  void fill(uint64_t gpa, uint8_t byte, uint64_t len);
-  // Device config bytes through the driver's generation-checked read.
-  std::vector<uint8_t> read_config(uint32_t offset, uint32_t len);
+  // ---- host side: DriverRig's peek/poke/fill, read_config, needs_reset -----
 
-  GuestMemory memory;
-  model::irq::IntxLine intx;
-  std::vector<bool> intx_levels;
-  model::pci::PciBus bus;
   std::unique_ptr<NetDevice> device;
-  std::unique_ptr<transport::VirtioPciFunction> function;
-  model::pci::Enumeration enumeration;
-  std::optional<drivers::host::ModelPciAccess> pci;
-  transport::VirtioPciDriver driver;
-  uint64_t features = 0;
-  virtqueue::DriverQueue rxq, txq;
-  std::optional<virtqueue::testing::RingBuilder> raw_rx, raw_tx;
+  virtqueue::DriverQueue& rxq = queues[NetDevice::kRxQueue];
+  virtqueue::DriverQueue& txq = queues[NetDevice::kTxQueue];
+  std::optional<virtqueue::testing::RingBuilder>& raw_rx = raw_rings[NetDevice::kRxQueue];
+  std::optional<virtqueue::testing::RingBuilder>& raw_tx = raw_rings[NetDevice::kTxQueue];
 
  private:
   NetRigOptions options_;
-  std::vector<virtqueue::DescState> rx_states_, tx_states_;
-  std::vector<uint8_t> rx_cookies_, tx_cookies_;
 };
 
 // A well-formed Ethernet II frame of `len` bytes (>= 14): destination
