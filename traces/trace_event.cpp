@@ -47,6 +47,7 @@ std::vector<KindSpec> build_v1_table() {
       {k(EventKind::kHostInput), "host_input", {{"device", U8}, {"channel", U16}, {"bytes", Bytes}}},
       {k(EventKind::kStateHash), "state_hash", {{"hash", U64}}},
       {k(EventKind::kNote), "note", {{"text", Text}}},
+      {k(EventKind::kHostOutput), "host_output", {{"device", U8}, {"channel", U16}, {"bytes", Bytes}}},
   };
 }
 
@@ -183,6 +184,10 @@ Event state_hash(uint64_t t, uint64_t hash) {
 Event note(uint64_t t, std::string_view text) {
   const auto* p = reinterpret_cast<const uint8_t*>(text.data());
   return event(EventKind::kNote, t, {blob(Text, std::span<const uint8_t>(p, text.size()))});
+}
+
+Event host_output(uint64_t t, uint8_t device, uint16_t channel, std::span<const uint8_t> bytes) {
+  return event(EventKind::kHostOutput, t, {num(U8, device), num(U16, channel), blob(Bytes, bytes)});
 }
 
 }  // namespace make

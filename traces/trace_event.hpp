@@ -32,6 +32,7 @@ enum class EventKind : uint16_t {
   kHostInput = 11,
   kStateHash = 12,
   kNote = 13,
+  kHostOutput = 14,
 };
 
 // Field types on the wire (u8 in the event table). Integers are fixed-width
@@ -115,6 +116,7 @@ Event msi(uint64_t t, uint8_t device, uint64_t address, uint32_t data);
 Event host_input(uint64_t t, uint8_t device, uint16_t channel, std::span<const uint8_t> bytes);
 Event state_hash(uint64_t t, uint64_t hash);
 Event note(uint64_t t, std::string_view text);
+Event host_output(uint64_t t, uint8_t device, uint16_t channel, std::span<const uint8_t> bytes);
 }  // namespace make
 
 // True when `event`'s field types match `spec` one for one.

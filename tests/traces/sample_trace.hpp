@@ -44,6 +44,7 @@ inline std::vector<Event> every_kind() {
       make::host_input(1800, 1, 0, frame),
       make::state_hash(1900, 0x0123456789abcdefull),
       make::note(2000, "boot \"done\"\n"),
+      make::host_output(2100, 1, 0, frame),
   };
 }
 

@@ -71,7 +71,7 @@ TEST_CASE("trace diff exits 0 identical and 1 divergent", "[trace]") {
   const TempTrace b("b", write_trace(sample_provenance(), events));
   std::ostringstream out, err;
   CHECK(aerov::cli::trace_diff(a.path, same.path, out, err) == aerov::cli::kTraceOk);
-  CHECK(out.str() == "identical (13 events)\n");
+  CHECK(out.str() == "identical (14 events)\n");
   out.str("");
   CHECK(aerov::cli::trace_diff(a.path, b.path, out, err) == aerov::cli::kTraceDivergent);
   CHECK(out.str() ==

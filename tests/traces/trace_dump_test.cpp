@@ -54,6 +54,13 @@ TEST_CASE("Every v1 kind has one stable dump line", "[trace]") {
           }(),
       "t=1900 state_hash hash=0x123456789abcdef",
       "t=2000 note text=\"boot \\\"done\\\"\\x0a\"",
+      "t=2100 host_output device=1 channel=0x0 bytes=len:60,head:01080f161d242b32,fnv1a64:" +
+          [] {
+            char buf[24];
+            std::snprintf(buf, sizeof buf, "%016llx",
+                          static_cast<unsigned long long>(fnv1a64(pattern(60, 1))));
+            return std::string(buf);
+          }(),
   };
   CHECK(event_lines(t) == expected);
 }
@@ -72,7 +79,7 @@ TEST_CASE("The dump starts with the provenance and event table", "[trace]") {
       "kind 1 \"config_read\" \"device\":u8 \"offset\":u16 \"width\":u8 \"value\":u32\n";
   CHECK(dump.substr(0, head.size()) == head);
   CHECK(dump.find("\nt=10 config_read") != std::string::npos);
-  const std::string tail = "end events=13 hash=0x";
+  const std::string tail = "end events=14 hash=0x";
   CHECK(dump.find(tail) != std::string::npos);
   CHECK(dump.back() == '\n');
   CHECK(dump == dump_trace(read_ok(sample_bytes())));
@@ -88,7 +95,7 @@ TEST_CASE("Diff of equal traces says identical", "[trace]") {
   CHECK(d.provenance_differs);
   CHECK(d.report() ==
         "note: provenance differs (seed, scenario, commit, config or devices)\n"
-        "identical (13 events)\n");
+        "identical (14 events)\n");
 }
 
 TEST_CASE("Diff names the first divergent event", "[trace]") {

@@ -50,8 +50,8 @@ TEST_CASE("Same events give the same bytes", "[trace]") {
   // Pins the encoding: a change here is a format change (see docs/trace-format.md).
   CHECK(std::vector<uint8_t>(a.begin(), a.begin() + 12) ==
         std::vector<uint8_t>{'A', 'E', 'R', 'O', 'V', 'T', 'R', 'C', 1, 0, 0, 0});
-  CHECK(a.size() == 1545);
-  CHECK(fnv1a64(a) == 0x76ab25cdd51f3e4aull);
+  CHECK(a.size() == 1670);
+  CHECK(fnv1a64(a) == 0xddb0b5203da5d6e2ull);
 }
 
 TEST_CASE("A file trace equals the in-memory trace", "[trace]") {
