@@ -8,19 +8,8 @@
 #include "model/devices/blk/testing/hostile_cases.hpp"
 
 namespace aerov::conformance {
-namespace {
 
 namespace blk_testing = aerov::model::devices::testing;
-
-std::function<Outcome()> scenario(blk_testing::Failures (*run)()) {
-  return [run] {
-    Outcome out;
-    for (const std::string& failure : run()) out.expect(false, failure);
-    return out;
-  };
-}
-
-}  // namespace
 
 std::vector<Check> blk_checks() {
   std::vector<Check> checks = {

@@ -1,11 +1,25 @@
 // Every suite's check list; all_checks() (check.cpp) concatenates them.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "conformance/check.hpp"
 
 namespace aerov::conformance {
+
+// The device scenarios (model/devices/*/testing) return every failure they
+// found; as a check, each is one failed expectation (the first is reported).
+inline Outcome outcome_of(const std::vector<std::string>& failures) {
+  Outcome out;
+  for (const std::string& failure : failures) out.expect(false, failure);
+  return out;
+}
+
+inline std::function<Outcome()> scenario(std::vector<std::string> (*run)()) {
+  return [run] { return outcome_of(run()); };
+}
 
 std::vector<Check> virtqueue_checks();
 std::vector<Check> virtqueue_hostile_guest_checks();

@@ -126,8 +126,7 @@ Outcome command_register_gating() {
 Outcome feature_windows() {
   Outcome out;
   VirtioPciRig d;
-  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
-  d.driver.reset();
+  d.attach_and_reset();
   d.bar0_write(common::kDeviceFeatureSelect, 4, 1);
   out.expect(d.bar0_read(common::kDeviceFeature, 4) == (kVersion1 >> 32),
              "feature word 1 must hold VERSION_1");
@@ -145,8 +144,7 @@ Outcome features_ok_refusal() {
   Outcome out;
   const auto attempt = [](uint64_t features) {
     VirtioPciRig d;
-    d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
-    d.driver.reset();
+    d.attach_and_reset();
     d.bar0_write(common::kDeviceStatus, 1, kStatusAcknowledge | kStatusDriver);
     for (uint32_t w = 0; w < 2; ++w) {
       d.bar0_write(common::kDriverFeatureSelect, 4, w);
@@ -168,8 +166,7 @@ Outcome features_ok_refusal() {
 Outcome queue_select_out_of_range() {
   Outcome out;
   VirtioPciRig d;
-  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
-  d.driver.reset();
+  d.attach_and_reset();
   d.bar0_write(common::kQueueSelect, 2, 2);  // the rig has queues 0 and 1
   d.bar0_write(common::kQueueDesc, 4, 0x1000);
   d.bar0_write(common::kQueueEnable, 2, 1);
@@ -185,15 +182,14 @@ Outcome queue_select_out_of_range() {
 Outcome split_64bit_fields() {
   Outcome out;
   VirtioPciRig d;
-  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
-  d.driver.reset();
+  d.attach_and_reset();
   d.bar0_write(common::kQueueSelect, 2, 0);
   d.bar0_write(common::kQueueDesc, 4, 0x89ABCDE0);  // low then high
   d.bar0_write(common::kQueueDesc + 4, 4, 0x01234567);
   d.bar0_write(common::kQueueAvail + 4, 4, 0x00000002);  // high then low
   d.bar0_write(common::kQueueAvail, 4, 0x00001000);
-  d.bus.mmio_write(d.enumeration.functions[0].bars[0].address + common::kQueueUsed, 8,
-                       0x0000000300002000ull);  // one 8-byte access
+  d.bus.mmio_write(d.bar0_address() + common::kQueueUsed, 8,
+                   0x0000000300002000ull);  // one 8-byte access
   const auto rd64 = [&](uint32_t off) {
     return d.bar0_read(off, 4) | static_cast<uint64_t>(d.bar0_read(off + 4, 4)) << 32;
   };
@@ -241,8 +237,7 @@ Outcome reset_clears_state() {
 Outcome init_order() {
   Outcome out;
   VirtioPciRig d;
-  d.driver.attach(*d.pci, ValidationMode::kStrict, 1);
-  d.driver.reset();
+  d.attach_and_reset();
   uint64_t f = 0;
   d.driver.negotiate(kIndirect, 0, &f);
   out.expect(d.function->device_status() ==
@@ -377,7 +372,7 @@ Outcome msix_exclusive() {
   out.expect(d.bring_up(/*msix_vector=*/1) == TransportError::kNone, "bring-up");
   // Program vector 1 and enable MSI-X: the OS would do this.
   auto& msix_fn = *d.function;
-  const uint64_t bar = d.enumeration.functions[0].bars[0].address;
+  const uint64_t bar = d.bar0_address();
   const uint64_t entry1 = bar + VirtioPciFunction::kMsixTableOffset + 16;
   d.bus.mmio_write(entry1 + 0, 4, 0xFEE00000);
   d.bus.mmio_write(entry1 + 8, 4, 0x41);

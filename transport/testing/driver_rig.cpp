@@ -43,10 +43,14 @@ void DriverRig::plug(VirtioDevice& device, const PciIdentity& identity, model::p
   pci.emplace(bus, enumeration.functions[0]);
 }
 
+TransportError DriverRig::attach_and_reset() {
+  const TransportError e = driver.attach(*pci, ValidationMode::kStrict, contract::kPciRevision);
+  return e == TransportError::kNone ? driver.reset() : e;
+}
+
 TransportError DriverRig::bring_up(uint64_t wanted, std::span<const QueuePlan> plans) {
   require(plans.size() <= queues.size(), "more queue plans than queues");
-  TransportError e = driver.attach(*pci, ValidationMode::kStrict, contract::kPciRevision);
-  if (e == TransportError::kNone) e = driver.reset();
+  TransportError e = attach_and_reset();
   if (e == TransportError::kNone) e = driver.negotiate(wanted, 0, &features);
   for (uint16_t q = 0; q < plans.size() && e == TransportError::kNone; ++q) {
     e = setup_queue(q, plans[q]);

@@ -68,6 +68,9 @@ class DriverRig {
   DriverRig& operator=(const DriverRig&) = delete;
 
   // ---- driver end -----------------------------------------------------------
+  // The driver attaches (strict capability parse) and resets the device:
+  // where bring_up() starts, and where a hostile driver takes over.
+  TransportError attach_and_reset();
   // attach (strict), reset, negotiate `wanted`, program queue q per plans[q],
   // DRIVER_OK (STAT-3, DRV-1).
   TransportError bring_up(uint64_t wanted, std::span<const QueuePlan> plans);

@@ -42,10 +42,6 @@ std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
   return v;
 }
 
-uint32_t bar0_read(BlkRig& rig, uint32_t offset, uint8_t width) {
-  return rig.pci->mmio_read(0, offset, width);
-}
-
 }  // namespace
 
 Failures check_queues() {
@@ -61,10 +57,10 @@ Failures check_queues() {
   expect(f, std::string(spec.queues[0].name) == "requestq" && spec.queues[0].index == 0,
          "the contract's queue 0 is not requestq");
   // Queue 1 does not exist: queue_size reads 0 through the transport.
-  rig.pci->mmio_write(0, transport::common::kQueueSelect, 2, 1);
-  expect(f, bar0_read(rig, transport::common::kQueueSize, 2) == 0, "queue 1 has a size");
-  rig.pci->mmio_write(0, transport::common::kQueueSelect, 2, 0);
-  expect(f, bar0_read(rig, transport::common::kQueueSize, 2) == size, "queue 0 size changed");
+  rig.bar0_write(transport::common::kQueueSelect, 2, 1);
+  expect(f, rig.bar0_read(transport::common::kQueueSize, 2) == 0, "queue 1 has a size");
+  rig.bar0_write(transport::common::kQueueSelect, 2, 0);
+  expect(f, rig.bar0_read(transport::common::kQueueSize, 2) == size, "queue 0 size changed");
   expect(f, rig.device->num_queues() == 1 && rig.device->queue_size(1) == 0,
          "the device model reports other queues");
   expect(f, rig.pci->config_read(transport::reg::kDeviceId, 2) == spec.device_id,
@@ -77,12 +73,11 @@ Failures check_features() {
   BlkRigOptions o;
   o.bring_up = false;
   BlkRig rig(o);
-  rig.driver.attach(*rig.pci, transport::ValidationMode::kStrict, contract::kPciRevision);
-  rig.driver.reset();
+  rig.attach_and_reset();
   uint64_t offered = 0;
   for (uint32_t word = 0; word < 2; ++word) {
-    rig.pci->mmio_write(0, transport::common::kDeviceFeatureSelect, 4, word);
-    offered |= uint64_t{bar0_read(rig, transport::common::kDeviceFeature, 4)} << (32 * word);
+    rig.bar0_write(transport::common::kDeviceFeatureSelect, 4, word);
+    offered |= uint64_t{rig.bar0_read(transport::common::kDeviceFeature, 4)} << (32 * word);
   }
   const uint64_t want = contract::kBlk.features_offered;
   expect(f, offered == want, "offered features " + hex(offered) + ", contract says " + hex(want));
@@ -141,7 +136,7 @@ Failures check_config_layout() {
         if (off + w > 0x100) continue;
         uint32_t want = 0;
         std::memcpy(&want, &expected[off], w);
-        const uint32_t v = bar0_read(rig, transport::bar0::kDeviceOffset + off, w);
+        const uint32_t v = rig.bar0_read(transport::bar0::kDeviceOffset + off, w);
         if (v != want) {
           f.push_back("BAR0 device config " + hex(off) + " width " + std::to_string(w) + " reads " +
                       hex(v) + ", expected " + hex(want) + where);
@@ -152,12 +147,12 @@ Failures check_config_layout() {
     }
     // Read-only: writes change nothing and bump no generation.
     for (uint32_t off = 0; off < 0x20; off += 4) {
-      rig.pci->mmio_write(0, transport::bar0::kDeviceOffset + off, 4, 0xFFFFFFFF);
+      rig.bar0_write(transport::bar0::kDeviceOffset + off, 4, 0xFFFFFFFF);
     }
     uint8_t again[0x100] = {};
     rig.driver.read_device_config(0, again, sizeof again);
     expect(f, std::memcmp(again, expected, sizeof again) == 0, "a config write changed the config" + where);
-    expect(f, bar0_read(rig, transport::common::kConfigGeneration, 1) == 0,
+    expect(f, rig.bar0_read(transport::common::kConfigGeneration, 1) == 0,
            "config_generation moved" + where);
   }
   return f;

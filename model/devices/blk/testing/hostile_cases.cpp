@@ -40,22 +40,14 @@ void post_head0(HostileEnv& e) {
   e.rig().notify();
 }
 
-// An IN of `count` sectors at `sector` into one low buffer.
-HostileCase in_case(std::string name, std::vector<std::string> rules, Expect expect,
-                    uint64_t sector, uint32_t bytes) {
-  return {std::move(name), std::move(rules), expect, [sector, bytes](HostileEnv& e) {
-            const uint64_t h = e.header(kTypeIn, sector), b = e.buffer(bytes), s = e.status();
-            e.expect_transfer(kTypeIn, sector);
-            e.send({R(h, 16), W(b, bytes), W(s, 1)});
-          }};
-}
-
-HostileCase out_case(std::string name, std::vector<std::string> rules, Expect expect,
-                     uint64_t sector, uint32_t bytes) {
-  return {std::move(name), std::move(rules), expect, [sector, bytes](HostileEnv& e) {
-            const uint64_t h = e.header(kTypeOut, sector), b = e.buffer(bytes), s = e.status();
-            e.expect_transfer(kTypeOut, sector);
-            e.send({R(h, 16), R(b, bytes), W(s, 1)});
+// An IN (kTypeIn: the buffer is device-writable) or OUT (kTypeOut) of
+// `bytes` at `sector` through one low buffer.
+HostileCase transfer_case(uint32_t type, std::string name, std::vector<std::string> rules,
+                          Expect expect, uint64_t sector, uint32_t bytes) {
+  return {std::move(name), std::move(rules), expect, [type, sector, bytes](HostileEnv& e) {
+            const uint64_t h = e.header(type, sector), b = e.buffer(bytes), s = e.status();
+            e.expect_transfer(type, sector);
+            e.send({R(h, 16), type == kTypeIn ? W(b, bytes) : R(b, bytes), W(s, 1)});
           }};
 }
 
@@ -129,10 +121,10 @@ std::vector<HostileCase> hostile_cases() {
   const auto add = [&](HostileCase c) { cases.push_back(std::move(c)); };
 
   // ---- well-formed requests, some of them unusual (BLK-4, BLK-5) ---------
-  add(in_case("in-one-sector", {"BLK-4", "BLK-5"}, Expect::kOk, 5, 512));
-  add(out_case("out-one-sector", {"BLK-4", "BLK-5"}, Expect::kOk, 5, 512));
-  add(in_case("in-last-sector", {"BLK-6"}, Expect::kOk, kC - 1, 512));
-  add(out_case("out-eight-sectors", {"BLK-5"}, Expect::kOk, 100, 4096));
+  add(transfer_case(kTypeIn, "in-one-sector", {"BLK-4", "BLK-5"}, Expect::kOk, 5, 512));
+  add(transfer_case(kTypeOut, "out-one-sector", {"BLK-4", "BLK-5"}, Expect::kOk, 5, 512));
+  add(transfer_case(kTypeIn, "in-last-sector", {"BLK-6"}, Expect::kOk, kC - 1, 512));
+  add(transfer_case(kTypeOut, "out-eight-sectors", {"BLK-5"}, Expect::kOk, 100, 4096));
   add(typed_case("flush", Expect::kOk, kTypeFlush, 0, false));
   add({"flush-ignores-sector-and-ioprio", {"BLK-5"}, Expect::kOk, [](HostileEnv& e) {
          e.send({R(e.header(kTypeFlush, 0xDEADBEEF, 16, false, 7), 16), W(e.status(), 1)});
@@ -186,9 +178,9 @@ std::vector<HostileCase> hostile_cases() {
   add(segments_case("in-more-than-seg-max", Expect::kIoErr, kTypeIn, 5, 4));
   add(segments_case("out-more-than-seg-max", Expect::kIoErr, kTypeOut, 5, 4));
   add(segments_case("out-seg-max-1-two-segments", Expect::kIoErr, kTypeOut, 2, 1));
-  add(in_case("in-length-511", {"BLK-6"}, Expect::kIoErr, 0, 511));
-  add(out_case("out-length-513", {"BLK-6"}, Expect::kIoErr, 0, 513));
-  add(in_case("in-length-1", {"BLK-6"}, Expect::kIoErr, 0, 1));
+  add(transfer_case(kTypeIn, "in-length-511", {"BLK-6"}, Expect::kIoErr, 0, 511));
+  add(transfer_case(kTypeOut, "out-length-513", {"BLK-6"}, Expect::kIoErr, 0, 513));
+  add(transfer_case(kTypeIn, "in-length-1", {"BLK-6"}, Expect::kIoErr, 0, 1));
   add({"in-split-total-not-multiple-of-512", {"BLK-6"}, Expect::kIoErr, [](HostileEnv& e) {
          const uint64_t h = e.header(kTypeIn, 0), a = e.buffer(300), b = e.buffer(300);
          e.send({R(h, 16), W(a, 300), W(b, 300), W(e.status(), 1)});
@@ -202,13 +194,14 @@ std::vector<HostileCase> hostile_cases() {
          e.send({R(h, 16), R(a, 512), R(b, 512), R(kBogus, 0), W(e.status(), 1)});
        },
        2});
-  add(in_case("in-past-capacity", {"BLK-6"}, Expect::kIoErr, kC - 1, 1024));
-  add(out_case("out-past-capacity", {"BLK-6"}, Expect::kIoErr, kC - 1, 1024));
-  add(out_case("out-at-capacity", {"BLK-6"}, Expect::kIoErr, kC, 512));
-  add(in_case("in-sector-max", {"BLK-6"}, Expect::kIoErr, UINT64_MAX, 512));
-  add(out_case("out-sector-times-512-overflows", {"BLK-6"}, Expect::kIoErr, 1ull << 55, 512));
-  add(out_case("out-sector-plus-count-overflows", {"BLK-6"}, Expect::kIoErr, UINT64_MAX - 1,
-               1024));
+  add(transfer_case(kTypeIn, "in-past-capacity", {"BLK-6"}, Expect::kIoErr, kC - 1, 1024));
+  add(transfer_case(kTypeOut, "out-past-capacity", {"BLK-6"}, Expect::kIoErr, kC - 1, 1024));
+  add(transfer_case(kTypeOut, "out-at-capacity", {"BLK-6"}, Expect::kIoErr, kC, 512));
+  add(transfer_case(kTypeIn, "in-sector-max", {"BLK-6"}, Expect::kIoErr, UINT64_MAX, 512));
+  add(transfer_case(kTypeOut, "out-sector-times-512-overflows", {"BLK-6"}, Expect::kIoErr,
+                    1ull << 55, 512));
+  add(transfer_case(kTypeOut, "out-sector-plus-count-overflows", {"BLK-6"}, Expect::kIoErr,
+                    UINT64_MAX - 1, 1024));
   add({"in-readable-data", {"BLK-6"}, Expect::kIoErr, [](HostileEnv& e) {
          const uint64_t h = e.header(kTypeIn, 0), b = e.buffer(512);
          e.send({R(h, 16), R(b, 512), W(e.status(), 1)});

@@ -118,7 +118,7 @@ Failures check_net_config_layout() {
       if (off % width != 0) continue;
       uint32_t expected = 0;
       for (uint8_t i = 0; i < width; ++i) expected |= uint32_t{image[off + i]} << (8 * i);
-      const uint32_t got = rig.pci->mmio_read(0, kDeviceCfg + off, width);
+      const uint32_t got = rig.bar0_read(kDeviceCfg + off, width);
       expect(f, got == expected, "config +" + num(off) + " width " + num(width) + " reads " + num(got) +
                                      ", expected " + num(expected) + " (NET-3)");
     }
@@ -126,7 +126,7 @@ Failures check_net_config_layout() {
   expect(f, rig.device->config_read(0, 8) == 0x0001'5544'3322'1102ull, "8-byte config read wrong");
   expect(f, rig.device->config_read(6, 8) == 0x0001'0001ull, "8-byte read over the end wrong");
   // Writes are ignored: the MAC is not driver-writable (no CTRL_MAC_ADDR).
-  for (uint32_t off = 0; off < 12; off += 2) rig.pci->mmio_write(0, kDeviceCfg + off, 2, 0xFFFF);
+  for (uint32_t off = 0; off < 12; off += 2) rig.bar0_write(kDeviceCfg + off, 2, 0xFFFF);
   expect(f, rig.read_config(0, 10) == Bytes(image, image + 10), "config writes changed config (NET-3)");
   return f;
 }
