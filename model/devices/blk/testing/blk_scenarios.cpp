@@ -70,9 +70,7 @@ Failures check_queues() {
 
 Failures check_features() {
   Failures f;
-  BlkRigOptions o;
-  o.bring_up = false;
-  BlkRig rig(o);
+  BlkRig rig({.bring_up = false});
   rig.attach_and_reset();
   uint64_t offered = 0;
   for (uint32_t word = 0; word < 2; ++word) {
@@ -161,9 +159,7 @@ Failures check_config_layout() {
 Failures check_driver_round_trip() {
   Failures f;
   for (uint16_t indirect_max : {uint16_t{0}, uint16_t{16}}) {
-    BlkRigOptions o;
-    o.indirect_max = indirect_max;
-    BlkRig rig(o);
+    BlkRig rig({.indirect_max = indirect_max});
     const std::string where = indirect_max ? " (indirect)" : " (direct)";
     const uint64_t low = BlkRig::kDataGpa + 1, high = BlkRig::kHighRam + 0x1003;
     const auto data = pattern(4 * kSector, 1);
@@ -200,9 +196,7 @@ Failures check_status_before_used() {
     // The status byte of each request is the low byte of the very used
     // element its completion will fill. Status first, then the element:
     // used.len reads 0. The other order would leave the status there.
-    BlkRigOptions o;
-    o.raw_ring = true;
-    BlkRig rig(o);
+    BlkRig rig({.raw_ring = true});
     const uint64_t len_byte0 = rig.raw->used_addr() + 4 + 4;
     const uint64_t len_byte1 = rig.raw->used_addr() + 4 + 8 + 4;
     const uint64_t h0 = rig.raw->alloc(16), h1 = rig.raw->alloc(16);
@@ -227,10 +221,7 @@ Failures check_status_before_used() {
     // with completions spread over many doorbells by a slow backend.
     RamDisk ram(1024);
     FaultyDisk slow(ram, FaultyDiskOptions{.seed = 3, .min_delay = 0, .max_delay = 5});
-    BlkRigOptions o;
-    o.raw_ring = true;
-    o.backend = &slow;
-    BlkRig rig(o);
+    BlkRig rig({.backend = &slow, .raw_ring = true});
     std::map<uint32_t, uint64_t> status_of;  // head -> status gpa
     int interrupts = 0;
     rig.on_intx = [&](bool level) {
@@ -277,9 +268,7 @@ Failures check_out_of_order_completion() {
   Failures f;
   RamDisk ram(4096);
   FaultyDisk slow(ram, FaultyDiskOptions{.seed = 11, .min_delay = 0, .max_delay = 6});
-  BlkRigOptions o;
-  o.backend = &slow;
-  BlkRig rig(o);
+  BlkRig rig({.backend = &slow});
   const auto disk = pattern(4096 * kSector / 8, 5);  // first 512 sectors
   rig.set_disk_bytes(0, disk);
   constexpr uint16_t kRequests = 24;
@@ -330,9 +319,7 @@ Failures check_flush_durability() {
     // first half of this check means something).
     RamDisk medium(256);
     FaultyDisk cache(medium);
-    BlkRigOptions o;
-    o.backend = &cache;
-    BlkRig rig(o);
+    BlkRig rig({.backend = &cache});
     rig.poke(BlkRig::kDataGpa, a);
     rig.poke(BlkRig::kDataGpa + kSector, b);
     expect(f, rig.write(10, BlkRig::kDataGpa, kSector) == kStatusOk, "OUT failed");
@@ -349,9 +336,7 @@ Failures check_flush_durability() {
     // leave it durable.
     RamDisk medium(256);
     FaultyDisk cache(medium);
-    BlkRigOptions o;
-    o.backend = &cache;
-    BlkRig rig(o);
+    BlkRig rig({.backend = &cache});
     rig.poke(BlkRig::kDataGpa, a);
     cache.set_delay(6, 6);
     const vq::Segment seg{BlkRig::kDataGpa, kSector, false};
@@ -384,9 +369,7 @@ Failures check_ring_corruption_recovery() {
   Failures f;
   RamDisk ram(256);
   FaultyDisk slow(ram, FaultyDiskOptions{.min_delay = 3, .max_delay = 3});
-  BlkRigOptions o;
-  o.backend = &slow;
-  BlkRig rig(o);
+  BlkRig rig({.backend = &slow});
   std::vector<std::vector<uint8_t>> data;
   for (uint16_t slot = 0; slot < 4; ++slot) {
     data.push_back(pattern(kSector, 40 + slot));
