@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   auto* rules_cmd = app.add_subcommand("rules", "List the contract's rule IDs");
   aerov::cli::add_trace_command(app);
   const auto run_sim = aerov::cli::add_sim_command(app);
+  const auto run_replay = aerov::cli::add_replay_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     }
     if (*conform_cmd) return conform(filter, exact, json_path, junit_path, verbose);
     if (const int code = run_sim(); code >= 0) return code;
+    if (const int code = run_replay(); code >= 0) return code;
     if (*rules_cmd) list_rules();
     return 0;
   } catch (const std::exception& e) {

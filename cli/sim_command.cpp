@@ -4,7 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "sim/replay.hpp"
 #include "sim/scenario.hpp"
+#include "traces/trace_reader.hpp"
 
 namespace aerov::cli {
 
@@ -17,6 +19,7 @@ struct SimArgs {
   uint64_t steps = 2000;
   bool no_faults = false;
   bool determinism = false;
+  std::string record;
 };
 
 // "a..b" (inclusive) -> [a, b]
@@ -54,6 +57,7 @@ int run(const SimArgs& a) {
   o.scenario = a.scenario;
   o.steps = a.steps;
   o.faults = !a.no_faults;
+  o.record = a.record;
   uint64_t first = a.seed, last = a.seed;
   if (!a.seeds.empty() && !parse_range(a.seeds, &first, &last)) {
     std::cerr << "aero-virtio sim: --seeds wants a..b with a <= b, got '" << a.seeds << "'\n";
@@ -115,9 +119,36 @@ std::function<int()> add_sim_command(CLI::App& app) {
   cmd->add_option("--steps", args->steps, "Workload operations in the fault phase")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   cmd->add_flag("--no-faults", args->no_faults, "Draw the fault mix but never fire it");
+  cmd->add_option("--record", args->record, "Write the run's trace to this file")
+      ->excludes("--seeds");
   cmd->add_flag("--determinism", args->determinism,
                 "Run every seed twice and compare the state and trace hashes");
   return [cmd, args]() -> int { return *cmd ? run(*args) : -1; };
+}
+
+std::function<int()> add_replay_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "replay", "Drive the current device model from a recorded trace and compare every device "
+                "effect (exit 0 same, 1 divergence, 2 unusable trace)");
+  cmd->add_option("trace", *path, "Trace file (aero-virtio sim --record)")->required();
+  return [cmd, path]() -> int {
+    if (!*cmd) return -1;
+    const traces::ReadResult read = traces::read_trace_file(*path);
+    if (!read.ok()) {
+      std::cerr << "aero-virtio replay: " << *path << ": " << read.error->message << "\n";
+      return 2;
+    }
+    const sim::ReplayResult r = sim::replay(read.trace);
+    if (r.ok) {
+      std::cout << *path << ": " << r.events << " events replayed, device behaviour identical\n";
+      return 0;
+    }
+    std::cerr << *path << ": " << r.message << "\n";
+    if (!r.recorded.empty()) std::cerr << "  recorded: " << r.recorded << "\n";
+    if (!r.replayed.empty()) std::cerr << "  replayed: " << r.replayed << "\n";
+    return r.recorded.empty() && r.replayed.empty() ? 2 : 1;
+  };
 }
 
 }  // namespace aerov::cli

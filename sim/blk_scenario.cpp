@@ -18,11 +18,10 @@
 #include <vector>
 
 #include "drivers/windows7/common/blk_core.hpp"
-#include "model/backends/disk/faulty_disk.hpp"
-#include "model/backends/disk/ram_disk.hpp"
-#include "model/devices/blk/blk_device.hpp"
+#include "sim/device_stacks.hpp"
 #include "sim/scenarios.hpp"
 #include "sim/sim_machine.hpp"
+#include "sim/trace_channels.hpp"
 
 namespace aerov::sim {
 
@@ -31,7 +30,7 @@ namespace {
 namespace w7 = drivers::windows7;
 using model::backends::DiskStatus;
 
-constexpr uint64_t kSectors = 4096;  // 2 MiB
+constexpr uint64_t kSectors = BlkStack::kSectors;
 constexpr uint32_t kMaxSectorsPerRequest = 64;
 constexpr size_t kSlots = 48;
 constexpr Cycles kLivenessBound = 20'000'000;
@@ -55,17 +54,11 @@ class BlkScenario {
                               Fault::kIrqCoalesce, Fault::kSpuriousIrq, Fault::kSpuriousDoorbell,
                               Fault::kNeedsReset}}),
         work_(m_.rng.stream("workload")),
-        ram_(kSectors),
-        disk_(ram_, disk_options(m_.rng.stream("disk").next())),
-        device_(disk_),
+        disk_seed_(m_.rng.stream("disk").next()),
+        stack_(disk_seed_),
         shadow_(kSectors * 512, 0),
         known_(kSectors, true) {
-    if (m_.faults.enabled(Fault::kBackendIoError)) {
-      disk_.set_error_rate(m_.faults.rate_ppm(Fault::kBackendIoError),
-                           model::backends::kFaultRead | model::backends::kFaultWrite |
-                               model::backends::kFaultFlush);
-    }
-    m_.attach_device(device_, contract::kBlk);
+    m_.attach_device(stack_.device, contract::kBlk);
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { core_.interrupt(); };
@@ -78,7 +71,17 @@ class BlkScenario {
     cfg.context = this;
     cfg.pending = pending_.data();
     cfg.pending_capacity = static_cast<uint16_t>(pending_.size());
-    if (core_.init(*m_.os, cfg) != w7::BlkError::kNone) throw SafetyFailure("core init failed");
+    if (!options_.record.empty()) m_.record(options_.record, provenance());
+    if (m_.faults.enabled(Fault::kBackendIoError)) {
+      disk_input(channel::kDiskErrors,
+                 BlkStack::errors_input(m_.faults.rate_ppm(Fault::kBackendIoError),
+                                        model::backends::kFaultRead |
+                                            model::backends::kFaultWrite |
+                                            model::backends::kFaultFlush));
+    }
+    if (core_.init(m_.driver_os(), cfg) != w7::BlkError::kNone) {
+      throw SafetyFailure("core init failed");
+    }
     m_.start_chaos(2000);
     disk_tick();
     // Fault phase: `steps` operations.
@@ -88,8 +91,8 @@ class BlkScenario {
     if (!issued) return finish(Outcome::kLiveness, "workload stalled in the fault phase");
     // Liveness phase.
     m_.faults.off();
-    disk_.set_error_rate(0, 0);
-    disk_.set_delay(0, 3);
+    disk_input(channel::kDiskErrors, BlkStack::errors_input(0, 0));
+    disk_input(channel::kDiskDelay, BlkStack::delay_input(0, 3));
     const Cycles deadline = m_.now() + kLivenessBound;
     if (!m_.run([this] { return in_flight_ == 0; }, deadline)) {
       return finish(Outcome::kLiveness, std::to_string(in_flight_) +
@@ -105,7 +108,7 @@ class BlkScenario {
     }
     if (!final_flush_ok_) return finish(Outcome::kSafety, "final flush failed with faults off");
     std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(ram_, 0, disk) != DiskStatus::kOk) {
+    if (model::backends::read_sync(stack_.ram, 0, disk) != DiskStatus::kOk) {
       throw SafetyFailure("reading the RAM disk back failed");
     }
     for (uint64_t s = 0; s < kSectors; ++s) {
@@ -121,12 +124,19 @@ class BlkScenario {
   RunResult fail(const std::string& message) { return finish(Outcome::kSafety, message); }
 
  private:
-  static model::backends::FaultyDiskOptions disk_options(uint64_t seed) {
-    model::backends::FaultyDiskOptions d;
-    d.seed = seed;
-    d.min_delay = 0;
-    d.max_delay = 3;
-    return d;
+  // Changes the backend as a recorded host action.
+  void disk_input(uint16_t ch, const std::vector<uint8_t>& bytes) {
+    m_.host_input(ch, bytes, [&] { stack_.apply(ch, bytes); });
+  }
+
+  traces::Provenance provenance() const {
+    traces::Provenance p;
+    p.root_seed = options_.seed;
+    p.scenario = "blk";
+    p.commit = build_commit();
+    p.config_json = config_json(options_, m_, {{"disk_seed", disk_seed_}});
+    p.devices = {{0, "virtio-blk", 0, 5, 0}};
+    return p;
   }
 
   bool progress_since_reset() {
@@ -139,12 +149,14 @@ class BlkScenario {
   // The backend makes progress on its own clock.
   void disk_tick() {
     m_.events.schedule_in(100 + m_.timing.below(300), [this] {
-      if (disk_.in_flight() != 0) m_.serve_soon(0, 0);
+      if (stack_.disk.in_flight() != 0) m_.serve_soon(0, 0);
       if (m_.faults.fire(Fault::kBackendLatency)) {
-        disk_.set_delay(20, 200);
         m_.note("backend latency spike", 0);
-      } else if (m_.faults.active()) {
-        disk_.set_delay(0, 3);
+        disk_input(channel::kDiskDelay, BlkStack::delay_input(20, 200));
+        spike_ = true;
+      } else if (spike_ && m_.faults.active()) {
+        disk_input(channel::kDiskDelay, BlkStack::delay_input(0, 3));
+        spike_ = false;
       }
       disk_tick();
     });
@@ -266,7 +278,7 @@ class BlkScenario {
     if (!slot.busy || ++slot.completions != 1) {
       return m_.safety("request " + std::to_string(slot.serial) + " completed twice");
     }
-    const bool errors_possible = disk_.injected_errors() != 0;
+    const bool errors_possible = stack_.disk.injected_errors() != 0;
     if (result != w7::BlkResult::kSuccess && !(errors_possible && result == w7::BlkResult::kIoError)) {
       return m_.safety("request " + std::to_string(slot.serial) + " completed " +
                           w7::to_string(result) + " with no backend error injected");
@@ -305,7 +317,7 @@ class BlkScenario {
   RunResult finish(Outcome o, const std::string& message) {
     Hash state;
     std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(ram_, 0, disk) == DiskStatus::kOk) {
+    if (model::backends::read_sync(stack_.ram, 0, disk) == DiskStatus::kOk) {
       state.add_bytes(disk.data(), disk.size());
     }
     const auto& c = core_.counters();
@@ -319,9 +331,8 @@ class BlkScenario {
   RunOptions options_;
   SimMachine m_;
   model::sim::Rng& work_;
-  model::backends::RamDisk ram_;
-  model::backends::FaultyDisk disk_;
-  model::devices::BlkDevice device_;
+  uint64_t disk_seed_;
+  BlkStack stack_;
   w7::BlkCore core_;
   std::vector<w7::BlkRequest*> pending_;
   std::array<Slot, kSlots> slots_{};
@@ -333,6 +344,7 @@ class BlkScenario {
   uint64_t serial_ = 0;
   uint64_t progress_at_reset_ = ~uint64_t{0};
   bool final_flush_ok_ = false;
+  bool spike_ = false;
 };
 
 }  // namespace

@@ -19,9 +19,10 @@
 #include <vector>
 
 #include "drivers/windows7/common/net_core.hpp"
-#include "model/devices/net/net_device.hpp"
+#include "sim/device_stacks.hpp"
 #include "sim/scenarios.hpp"
 #include "sim/sim_machine.hpp"
+#include "sim/trace_channels.hpp"
 
 namespace aerov::sim {
 
@@ -60,8 +61,10 @@ class NetScenario final : private model::backends::NetBackend {
                               Fault::kSpuriousDoorbell, Fault::kNeedsReset, Fault::kPeerLoss,
                               Fault::kPeerReorder}}),
         work_(m_.rng.stream("workload")),
-        device_(static_cast<model::backends::NetBackend*>(this)) {
+        stack_(static_cast<model::backends::NetBackend*>(this)),
+        device_(stack_.device) {
     m_.attach_device(device_, contract::kNet);
+    link_flaps_ = o.faults;  // a link flap loses frames: part of the fault phase
     device_.on_rx_pending = [this] {
       m_.serve_soon(NetDevice::kRxQueue, 10 + m_.timing.below(100));
     };
@@ -80,7 +83,10 @@ class NetScenario final : private model::backends::NetBackend {
     cfg.on_tx_done = &NetScenario::on_tx_done;
     cfg.on_receive = &NetScenario::on_receive;
     cfg.context = this;
-    if (core_.init(*m_.os, cfg) != w7::NetError::kNone) throw SafetyFailure("core init failed");
+    if (!options_.record.empty()) m_.record(options_.record, provenance());
+    if (core_.init(m_.driver_os(), cfg) != w7::NetError::kNone) {
+      throw SafetyFailure("core init failed");
+    }
     m_.start_chaos(2000);
     schedule_send();
     if (!m_.run([this] { return accepted_ >= options_.steps; }, options_.steps * 100'000)) {
@@ -113,6 +119,13 @@ class NetScenario final : private model::backends::NetBackend {
                         std::to_string(received_) + ", device dropped " +
                         std::to_string(st.rx_overflow + st.rx_reset));
     }
+    // Without faults nothing may go missing at all: every frame sent comes
+    // back once (the peer echoes, nothing resets, the link stays up).
+    if (!options_.faults && (received_ != accepted_ || peer_accepted_ != accepted_)) {
+      return finish(Outcome::kLiveness, "without faults " + std::to_string(accepted_) +
+                                            " frames were sent but " + std::to_string(received_) +
+                                            " came back");
+    }
     return finish(Outcome::kPass, "");
   }
 
@@ -120,8 +133,10 @@ class NetScenario final : private model::backends::NetBackend {
 
  private:
   // ---- the peer (NetBackend) ----------------------------------------------
-  void attach(model::backends::NetPort* port) override { port_ = port; }
+  // The peer talks to the device directly (device_.deliver).
+  void attach(model::backends::NetPort*) override {}
   void transmit(std::span<const uint8_t> frame) override {
+    m_.host_output(channel::kSent, frame);
     if (m_.faults.fire(Fault::kPeerLoss)) {
       m_.note("peer loses frame", frame.size());
       return;
@@ -134,14 +149,27 @@ class NetScenario final : private model::backends::NetBackend {
     ++peer_pending_;
     m_.at(delay, "peer echoes frame", [this, echo = std::move(echo)] {
       --peer_pending_;
-      if (port_ != nullptr && device_.deliver(echo)) ++peer_accepted_;
+      m_.host_input(channel::kFrame, echo, [&] {
+        if (device_.deliver(echo)) ++peer_accepted_;
+      });
     });
   }
 
   // ---- workload ----------------------------------------------------------------
   void set_link(bool up) {
     m_.note("link", up ? 1 : 0);
-    device_.set_link_up(up);
+    const auto bytes = NetStack::link_input(up);
+    m_.host_input(channel::kLink, bytes, [&] { stack_.apply(channel::kLink, bytes); });
+  }
+
+  traces::Provenance provenance() const {
+    traces::Provenance p;
+    p.root_seed = options_.seed;
+    p.scenario = "net";
+    p.commit = build_commit();
+    p.config_json = config_json(options_, m_, {});
+    p.devices = {{0, "virtio-net", 0, 5, 0}};
+    return p;
   }
 
   void schedule_send() {
@@ -264,9 +292,9 @@ class NetScenario final : private model::backends::NetBackend {
   RunOptions options_;
   SimMachine m_;
   model::sim::Rng& work_;
-  NetDevice device_;
+  NetStack stack_;
+  NetDevice& device_;
   w7::NetCore core_;
-  model::backends::NetPort* port_ = nullptr;
   std::array<Slot, kSlots> slots_{};
   std::vector<uint32_t> lengths_;  // by sequence number
   std::vector<bool> seen_;

@@ -1,5 +1,8 @@
 #include "sim/sim_machine.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "sim/trace_channels.hpp"
 #include "transport/device/forwarding_device.hpp"
 
 namespace aerov::sim {
@@ -57,14 +60,17 @@ void SimMachine::serve_soon(uint16_t q, Cycles delay) {
   events.schedule_in(delay, [this, q] {
     serve_scheduled_[q] = false;
     note("device serves queue", q);
+    if (recorder_) recorder_->doorbell_begin(q);
     gate_->passthrough_ = true;
     function->process_queue(q);
     gate_->passthrough_ = false;
+    if (recorder_) recorder_->doorbell_end();
   });
 }
 
 void SimMachine::interrupt_line(bool level) {
   note("intx", level ? 1 : 0);
+  if (recorder_) recorder_->intx(level);
   if (level) schedule_interrupt();
 }
 
@@ -100,7 +106,7 @@ void SimMachine::chaos(Cycles period) {
   }
   if (faults.fire(Fault::kNeedsReset) && (!may_reset || may_reset())) {
     note("device needs reset", 0);
-    function->set_needs_reset();
+    host_input(channel::kNeedsReset, {}, [this] { function->set_needs_reset(); });
   }
   if (faults.fire(Fault::kDriverReset) && on_driver_reset) {
     note("driver reset", 0);
@@ -109,8 +115,45 @@ void SimMachine::chaos(Cycles period) {
   events.schedule_in(period, [this, period] { chaos(period); });
 }
 
+void SimMachine::record(const std::string& path, const traces::Provenance& provenance) {
+  recorder_ = std::make_unique<Recorder>(*this, path, provenance);
+}
+
+drivers::windows7::OsServices& SimMachine::driver_os() {
+  if (recorder_) return recorder_->os();
+  return *os;
+}
+
+void SimMachine::host_input(uint16_t channel, std::span<const uint8_t> bytes,
+                            const std::function<void()>& act) {
+  if (recorder_) recorder_->host_input(channel, bytes);
+  act();
+}
+
+void SimMachine::host_output(uint16_t channel, std::span<const uint8_t> bytes) {
+  if (recorder_) recorder_->host_output(channel, bytes);
+}
+
+void SimMachine::finish_recording() {
+  if (recorder_) recorder_->finish();
+  recorder_.reset();
+}
+
+std::string config_json(const RunOptions& options, const SimMachine& machine,
+                        const std::vector<std::pair<std::string, uint64_t>>& extra) {
+  nlohmann::ordered_json j;
+  j["steps"] = options.steps;
+  j["faults"] = options.faults;
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& [lo, hi] : machine.used_ranges()) ranges.push_back({lo, hi});
+  j["ranges"] = ranges;
+  for (const auto& [k, v] : extra) j[k] = v;
+  return j.dump();
+}
+
 RunResult SimMachine::result(Outcome outcome, const std::string& message, uint64_t state_hash,
-                             uint64_t operations) const {
+                             uint64_t operations) {
+  finish_recording();
   RunResult r;
   r.outcome = failure_.empty() ? outcome : Outcome::kSafety;
   r.message = failure_.empty() ? message : failure_;

@@ -24,6 +24,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@
 #include "model/sim/event_queue.hpp"
 #include "model/sim/fault_plan.hpp"
 #include "model/sim/rng.hpp"
+#include "sim/recorder.hpp"
 #include "sim/scenario.hpp"
 
 namespace aerov::sim {
@@ -96,6 +98,18 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // Schedules a labelled event; the label and time go into trace_hash().
   void at(Cycles delay, std::string label, std::function<void()> fn);
 
+  // Records the run from now on (see recorder.hpp); the driver core must
+  // then use driver_os().
+  void record(const std::string& path, const traces::Provenance& provenance);
+  drivers::windows7::OsServices& driver_os();
+  // A host-side action on the device (recorded as host_input first).
+  void host_input(uint16_t channel, std::span<const uint8_t> bytes, const std::function<void()>& act);
+  // Something the device handed the host (recorded as host_output).
+  void host_output(uint16_t channel, std::span<const uint8_t> bytes);
+  // Completes the trace, if recording.
+  void finish_recording();
+  bool recording() const { return recorder_ != nullptr; }
+
   // Machine-level faults (spurious interrupts and doorbells, NEEDS_RESET,
   // driver resets) get a chance every `period` cycles while the plan is on.
   void start_chaos(Cycles period);
@@ -113,8 +127,9 @@ class SimMachine : public drivers::host::testing::CoreMachine {
 
   // The run's result: the outcome (a recorded safety violation wins over
   // what followed from it), the fault mix, hashes and counts.
+  // Completes the trace when recording.
   RunResult result(Outcome outcome, const std::string& message, uint64_t state_hash,
-                   uint64_t operations) const;
+                   uint64_t operations);
 
   Cycles now() const { return events.now(); }
   uint64_t trace_hash() const { return trace_.value(); }
@@ -132,11 +147,17 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   void chaos(Cycles period);
 
   std::unique_ptr<Gate> gate_;
+  std::unique_ptr<Recorder> recorder_;
   std::string failure_;
   Hash trace_;
   bool irq_scheduled_ = false;
   std::vector<bool> serve_scheduled_;
 };
+
+// The provenance configuration of a recorded run: the run options, the RAM
+// the recorder watches (the replayer watches the same) and `extra`.
+std::string config_json(const RunOptions& options, const SimMachine& machine,
+                        const std::vector<std::pair<std::string, uint64_t>>& extra);
 
 // Runs a scenario object (constructor from RunOptions, run(), fail()),
 // turning a SafetyFailure thrown outside the cores into a safety result.

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 #include <functional>
 #include <deque>
 #include <memory>
@@ -74,6 +76,11 @@ class CoreMachine {
   // Guest buffers for data: alternating low and high RAM (DMA-2), each
   // starting 8 bytes into a cache line (DMA-1: no alignment promised).
   uint64_t alloc_buffer(uint64_t bytes);
+  // Guest RAM handed out so far, as [gpa, end) ranges: the buffers below
+  // 4 GiB, and the DMA window plus the buffers above it.
+  std::vector<std::pair<uint64_t, uint64_t>> used_ranges() const {
+    return {{kLowBuffers, next_low_}, {kHighRam, next_high_}};
+  }
 
   // The used ring inside the core's DMA allocation number
   // `ring_allocation` (which holds a whole split ring of queue_size), for
@@ -97,7 +104,8 @@ class CoreMachine {
 
  private:
   uint16_t msix_vectors_ = 0;
-  uint64_t next_low_ = 0x100000;
+  static constexpr uint64_t kLowBuffers = 0x100000;
+  uint64_t next_low_ = kLowBuffers;
   uint64_t next_high_ = kHighRam + kDmaWindowBytes;
   bool high_next_ = false;
 };

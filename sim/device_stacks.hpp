@@ -1,0 +1,45 @@
+// The device side of each scenario: the device model with its backend, and
+// the host_input actions a trace records for it. The scenarios and the
+// replayer build the same stack from the same numbers, so a replay drives
+// exactly the model the recording ran.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/backends/disk/faulty_disk.hpp"
+#include "model/backends/disk/ram_disk.hpp"
+#include "model/devices/blk/blk_device.hpp"
+#include "model/devices/net/net_device.hpp"
+
+namespace aerov::sim {
+
+// virtio-blk on a 2 MiB RAM disk behind a seeded FaultyDisk.
+struct BlkStack {
+  static constexpr uint64_t kSectors = 4096;
+
+  explicit BlkStack(uint64_t disk_seed);
+
+  static std::vector<uint8_t> delay_input(uint32_t min_polls, uint32_t max_polls);
+  static std::vector<uint8_t> errors_input(uint32_t per_million, uint8_t ops);
+  // Performs a recorded host_input; false for a channel or payload it does
+  // not know (a corrupt or foreign trace).
+  bool apply(uint16_t channel, std::span<const uint8_t> bytes);
+
+  model::backends::RamDisk ram;
+  model::backends::FaultyDisk disk;
+  model::devices::BlkDevice device;
+};
+
+// virtio-net with its default MAC; the peer is whoever attaches as backend.
+struct NetStack {
+  explicit NetStack(model::backends::NetBackend* peer) : device(peer) {}
+
+  static std::vector<uint8_t> link_input(bool up) { return {static_cast<uint8_t>(up ? 1 : 0)}; }
+  bool apply(uint16_t channel, std::span<const uint8_t> bytes);
+
+  model::devices::NetDevice device;
+};
+
+}  // namespace aerov::sim

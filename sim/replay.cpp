@@ -1,0 +1,247 @@
+#include "sim/replay.hpp"
+
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "aerov/contract/windows_device_contract.hpp"
+#include "drivers/host/testing/core_machine.hpp"
+#include "sim/device_stacks.hpp"
+#include "sim/memory_shadow.hpp"
+#include "sim/trace_channels.hpp"
+#include "traces/trace_dump.hpp"
+#include "transport/device/forwarding_device.hpp"
+
+namespace aerov::sim {
+
+namespace {
+
+using traces::Event;
+using traces::EventKind;
+namespace make = traces::make;
+
+// Doorbells reach the device only when the trace says the device looked.
+class ReplayGate final : public transport::ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (passthrough) inner().queue_notify(q, t);
+  }
+  bool passthrough = false;
+};
+
+// The net device's peer during a replay: what the device sends is a
+// device-side effect to compare.
+class CapturePeer final : public model::backends::NetBackend {
+ public:
+  explicit CapturePeer(std::deque<Event>& out) : out_(out) {}
+  void attach(model::backends::NetPort*) override {}
+  void transmit(std::span<const uint8_t> frame) override {
+    out_.push_back(make::host_output(0, 0, channel::kSent, frame));
+  }
+
+ private:
+  std::deque<Event>& out_;
+};
+
+bool device_side(EventKind k) {
+  return k == EventKind::kDmaWrite || k == EventKind::kIntx || k == EventKind::kMsi ||
+         k == EventKind::kHostOutput;
+}
+
+class Replayer {
+ public:
+  explicit Replayer(const traces::Trace& t) : trace_(t) {}
+
+  ReplayResult run() {
+    if (!build()) return result_;
+    for (size_t i = 0; i < trace_.events.size(); ++i) {
+      if (!step(i, trace_.events[i])) return result_;
+      ++result_.events;
+    }
+    if (!generated_.empty()) {
+      diverge(trace_.events.size(), nullptr, &generated_.front(),
+              "the replay produced more than the recording has");
+      return result_;
+    }
+    result_.ok = true;
+    return result_;
+  }
+
+ private:
+  bool build() {
+    const auto& p = trace_.provenance;
+    nlohmann::json cfg = nlohmann::json::parse(p.config_json, nullptr, false);
+    if (cfg.is_discarded() || !cfg.is_object() || !cfg.contains("ranges") ||
+        !cfg["ranges"].is_array()) {
+      return fail("provenance config is not the JSON a recorded run writes");
+    }
+    std::vector<MemoryShadow::Range> ranges;
+    for (const auto& r : cfg["ranges"]) {
+      if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() ||
+          !r[1].is_number_unsigned() || r[0].get<uint64_t>() > r[1].get<uint64_t>()) {
+        return fail("provenance config has a bad memory range");
+      }
+      ranges.emplace_back(r[0].get<uint64_t>(), r[1].get<uint64_t>());
+    }
+    transport::VirtioDevice* device = nullptr;
+    const contract::DeviceSpec* spec = nullptr;
+    if (p.scenario == "blk") {
+      if (!cfg.contains("disk_seed") || !cfg["disk_seed"].is_number_unsigned()) {
+        return fail("blk trace without disk_seed in its configuration");
+      }
+      blk_.emplace(cfg["disk_seed"].get<uint64_t>());
+      device = &blk_->device;
+      spec = &contract::kBlk;
+    } else if (p.scenario == "net") {
+      peer_ = std::make_unique<CapturePeer>(generated_);
+      net_.emplace(peer_.get());
+      device = &net_->device;
+      spec = &contract::kNet;
+    } else {
+      return fail("no device stack for scenario '" + p.scenario + "'");
+    }
+    gate_ = std::make_unique<ReplayGate>(*device);
+    machine_.attach(*gate_, *spec);
+    machine_.os->trace_mmio(false);
+    machine_.intx.set_sink(
+        [this](bool level) { generated_.push_back(make::intx(0, 0, level ? 1 : 0)); });
+    try {
+      shadow_.emplace(machine_.memory, ranges);
+    } catch (const std::exception& e) {
+      return fail(std::string("provenance config: ") + e.what());
+    }
+    return true;
+  }
+
+  bool step(size_t i, const Event& e) {
+    if (e.undescribed) return true;  // a kind this build does not know
+    const EventKind k = e.event_kind();
+    if (device_side(k)) {
+      if (generated_.empty()) return diverge(i, &e, nullptr, "the replay did not produce it");
+      const Event got = generated_.front();
+      generated_.pop_front();
+      if (got.kind != e.kind || got.fields != e.fields) {
+        return diverge(i, &e, &got, "the device did something else");
+      }
+      return true;
+    }
+    if (k == EventKind::kNote || k == EventKind::kDmaRead) return true;
+    if (!generated_.empty()) {
+      return diverge(i, &e, &generated_.front(),
+                     "the replay produced an event the recording does not have here");
+    }
+    auto& os = *machine_.os;
+    switch (k) {
+      case EventKind::kConfigRead: {
+        const uint32_t v = os.config_read(static_cast<uint16_t>(e.u(1)), static_cast<uint8_t>(e.u(2)));
+        if (v != e.u(3)) {
+          const Event got = make::config_read(e.time_cycles, 0, static_cast<uint16_t>(e.u(1)),
+                                              static_cast<uint8_t>(e.u(2)), v);
+          return diverge(i, &e, &got, "a config read returned another value");
+        }
+        return true;
+      }
+      case EventKind::kConfigWrite:
+        os.config_write(static_cast<uint16_t>(e.u(1)), static_cast<uint8_t>(e.u(2)),
+                        static_cast<uint32_t>(e.u(3)));
+        device_changes();
+        return true;
+      case EventKind::kMmioRead: {
+        const uint32_t v = os.mmio_read(static_cast<uint8_t>(e.u(1)), static_cast<uint32_t>(e.u(2)),
+                                        static_cast<uint8_t>(e.u(3)));
+        if (v != e.u(4)) {
+          const Event got = make::mmio_read(e.time_cycles, 0, static_cast<uint8_t>(e.u(1)),
+                                            static_cast<uint32_t>(e.u(2)),
+                                            static_cast<uint8_t>(e.u(3)), v);
+          return diverge(i, &e, &got, "a BAR read returned another value");
+        }
+        return true;
+      }
+      case EventKind::kMmioWrite:
+        os.mmio_write(static_cast<uint8_t>(e.u(1)), static_cast<uint32_t>(e.u(2)),
+                      static_cast<uint8_t>(e.u(3)), static_cast<uint32_t>(e.u(4)));
+        device_changes();
+        return true;
+      case EventKind::kMemWrite:
+        if (machine_.memory.check(e.u(0), e.data(1).size()) != model::MemError::kOk) {
+          return diverge(i, &e, nullptr, "mem_write outside guest RAM");
+        }
+        shadow_->apply(machine_.memory, e.u(0), e.data(1));
+        return true;
+      case EventKind::kDoorbell:
+        gate_->passthrough = true;
+        machine_.function->process_queue(static_cast<uint16_t>(e.u(1)));
+        gate_->passthrough = false;
+        device_changes();
+        return true;
+      case EventKind::kHostInput: {
+        const auto ch = static_cast<uint16_t>(e.u(1));
+        bool known = false;
+        if (ch == channel::kNeedsReset) {
+          machine_.function->set_needs_reset();
+          known = true;
+        } else if (blk_) {
+          known = blk_->apply(ch, e.data(2));
+        } else if (net_) {
+          known = net_->apply(ch, e.data(2));
+        }
+        return known || diverge(i, &e, nullptr, "a host_input this device stack does not know");
+      }
+      case EventKind::kStateHash:
+        if (shadow_->hash() != e.u(0)) {
+          const Event got = make::state_hash(e.time_cycles, shadow_->hash());
+          return diverge(i, &e, &got, "guest memory differs from the recording");
+        }
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  void device_changes() {
+    shadow_->sync([this](uint64_t gpa, std::span<const uint8_t> bytes) {
+      generated_.push_back(make::dma_write(0, 0, gpa, bytes));
+    });
+  }
+
+  bool fail(const std::string& message) {
+    result_.message = message;
+    return false;
+  }
+
+  bool diverge(size_t index, const Event* recorded, const Event* replayed, const char* what) {
+    result_.index = index;
+    auto line = [this](const Event& e) {
+      return traces::event_line(traces::find_v1_kind(e.kind), e);
+    };
+    if (recorded != nullptr) result_.recorded = line(*recorded);
+    if (replayed != nullptr) {
+      Event shown = *replayed;
+      if (recorded != nullptr) shown.time_cycles = recorded->time_cycles;
+      result_.replayed = line(shown);
+    }
+    result_.message = "divergence at event " + std::to_string(index) + ": " + what;
+    return false;
+  }
+
+  const traces::Trace& trace_;
+  ReplayResult result_;
+  drivers::host::testing::CoreMachine machine_;
+  std::optional<BlkStack> blk_;
+  std::unique_ptr<CapturePeer> peer_;
+  std::optional<NetStack> net_;
+  std::unique_ptr<ReplayGate> gate_;
+  std::optional<MemoryShadow> shadow_;
+  std::deque<Event> generated_;
+};
+
+}  // namespace
+
+ReplayResult replay(const traces::Trace& trace) {
+  auto r = std::make_unique<Replayer>(trace);
+  return r->run();
+}
+
+}  // namespace aerov::sim

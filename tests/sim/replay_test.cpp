@@ -1,0 +1,125 @@
+// Recording and replaying simulation runs: a recorded run replays against
+// the same device models without a divergence, a changed device effect is
+// found at the exact event with both values, and traces that cannot be
+// replayed say why.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "sim/replay.hpp"
+#include "sim/scenario.hpp"
+#include "traces/trace_dump.hpp"
+#include "traces/trace_reader.hpp"
+
+namespace {
+
+using aerov::sim::Outcome;
+using aerov::sim::RunOptions;
+namespace traces = aerov::traces;
+
+traces::Trace record(const std::string& scenario, uint64_t seed, uint64_t steps) {
+  RunOptions o;
+  o.scenario = scenario;
+  o.seed = seed;
+  o.steps = steps;
+  o.record = (std::filesystem::temp_directory_path() /
+              ("aerov_replay_" + scenario + std::to_string(seed) + ".trace"))
+                 .string();
+  const auto r = aerov::sim::run(o);
+  REQUIRE(r.outcome == Outcome::kPass);
+  traces::ReadResult read = traces::read_trace_file(o.record);
+  std::filesystem::remove(o.record);
+  INFO((read.error ? read.error->message : ""));
+  REQUIRE(read.ok());
+  return read.trace;
+}
+
+size_t first_of(const traces::Trace& t, traces::EventKind kind, size_t from = 0) {
+  for (size_t i = from; i < t.events.size(); ++i) {
+    if (t.events[i].event_kind() == kind) return i;
+  }
+  FAIL("no such event");
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("replay: recorded runs replay without a divergence", "[sim][trace]") {
+  for (const auto& scenario : aerov::sim::scenario_names()) {
+    for (uint64_t seed : {3u, 43u}) {
+      const traces::Trace t = record(scenario, seed, 30);
+      INFO(scenario << " seed " << seed);
+      CHECK(t.provenance.scenario == scenario);
+      CHECK(t.provenance.root_seed == seed);
+      const auto r = aerov::sim::replay(t);
+      INFO(r.message << "\n" << r.recorded << "\n" << r.replayed);
+      CHECK(r.ok);
+      CHECK(r.events == t.events.size());
+    }
+  }
+}
+
+TEST_CASE("replay: the same run records the same trace", "[sim][trace]") {
+  const traces::Trace a = record("net", 5, 30);
+  const traces::Trace b = record("net", 5, 30);
+  CHECK(traces::diff_traces(a, b).identical);
+}
+
+TEST_CASE("replay: a device effect that differs is reported at its event with both values",
+          "[sim][trace]") {
+  traces::Trace t = record("blk", 3, 20);
+  SECTION("a BAR read value") {
+    const size_t i = first_of(t, traces::EventKind::kMmioRead);
+    t.events[i].fields[4].number ^= 1;
+    const auto r = aerov::sim::replay(t);
+    CHECK_FALSE(r.ok);
+    CHECK(r.index == i);
+    CHECK(r.message.find("BAR read") != std::string::npos);
+    CHECK(r.recorded != r.replayed);
+  }
+  SECTION("a byte the device wrote") {
+    const size_t i = first_of(t, traces::EventKind::kDmaWrite);
+    t.events[i].fields[2].bytes[0] ^= 0x40;
+    const auto r = aerov::sim::replay(t);
+    CHECK_FALSE(r.ok);
+    CHECK(r.index == i);
+    CHECK(r.recorded.find(" dma_write ") != std::string::npos);
+    CHECK(r.replayed.find(" dma_write ") != std::string::npos);
+  }
+  SECTION("an interrupt that did not happen") {
+    const size_t i = first_of(t, traces::EventKind::kIntx);
+    t.events.erase(t.events.begin() + static_cast<std::ptrdiff_t>(i));
+    const auto r = aerov::sim::replay(t);
+    CHECK_FALSE(r.ok);
+    CHECK(r.index == i);
+    CHECK(r.replayed.find(" intx ") != std::string::npos);
+  }
+  SECTION("a driver write the device never saw") {
+    const size_t i = first_of(t, traces::EventKind::kMemWrite, first_of(t, traces::EventKind::kDoorbell));
+    t.events[i].fields[1].bytes[0] ^= 0xFF;
+    const auto r = aerov::sim::replay(t);
+    CHECK_FALSE(r.ok);
+    CHECK(r.index > i);  // found where the device's behaviour first differs
+  }
+}
+
+TEST_CASE("replay: traces it cannot replay say why", "[sim][trace]") {
+  traces::Trace t = record("net", 3, 5);
+  SECTION("unknown scenario") {
+    t.provenance.scenario = "tape";
+    const auto r = aerov::sim::replay(t);
+    CHECK_FALSE(r.ok);
+    CHECK(r.message.find("tape") != std::string::npos);
+  }
+  SECTION("configuration without memory ranges") {
+    t.provenance.config_json = "{\"steps\":5}";
+    CHECK(aerov::sim::replay(t).message.find("config") != std::string::npos);
+  }
+  SECTION("configuration that is not JSON") {
+    t.provenance.config_json = "{";
+    CHECK_FALSE(aerov::sim::replay(t).ok);
+  }
+  SECTION("a range that is not guest RAM") {
+    t.provenance.config_json = "{\"ranges\":[[0,18446744073709551615]]}";
+    CHECK(aerov::sim::replay(t).message.find("RAM") != std::string::npos);
+  }
+}
