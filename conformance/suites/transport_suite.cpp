@@ -4,11 +4,11 @@
 // ModelPciAccess) or raw register accesses (a hostile driver) against the
 // device end (VirtioPciFunction with a loopback device).
 #include <cstring>
-#include <sstream>
 
 #include "aerov/contract/windows_device_contract.hpp"
 #include "conformance/suites/suites.hpp"
 #include "transport/driver/virtio_pci_driver.hpp"
+#include "transport/testing/scenario_text.hpp"
 #include "transport/testing/virtio_pci_rig.hpp"
 #include "transport/virtio_pci_regs.hpp"
 #include "virtqueue/driver/driver_queue.hpp"
@@ -17,18 +17,13 @@ namespace aerov::conformance {
 namespace {
 
 using namespace aerov::transport;
+using testing::hex;
 using testing::RigOptions;
 using testing::VirtioPciRig;
 namespace vq = aerov::virtqueue;
 
 constexpr uint64_t kVersion1 = 1ull << vq::kFVersion1;
 constexpr uint64_t kIndirect = 1ull << vq::kFRingIndirectDesc;
-
-std::string hex(uint64_t v) {
-  std::ostringstream o;
-  o << "0x" << std::hex << v;
-  return o.str();
-}
 
 // ---- PCI identity (PCI-1..7) for every contract device and function ------
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <sstream>
 
 #include "aerov/contract/windows_device_contract.hpp"
 #include "model/backends/disk/faulty_disk.hpp"
@@ -20,17 +19,9 @@ using backends::FaultyDisk;
 using backends::FaultyDiskOptions;
 using backends::RamDisk;
 using transport::TransportError;
+using transport::testing::expect;
+using transport::testing::hex;
 constexpr uint64_t kSector = backends::kSectorSize;
-
-std::string hex(uint64_t v) {
-  std::ostringstream o;
-  o << "0x" << std::hex << v;
-  return o.str();
-}
-
-void expect(Failures& f, bool ok, const std::string& what) {
-  if (!ok) f.push_back(what);
-}
 
 std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);

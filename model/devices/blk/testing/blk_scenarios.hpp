@@ -4,12 +4,11 @@
 // failure and a conformance check can report the first.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "transport/testing/scenario_text.hpp"
 
 namespace aerov::model::devices::testing {
 
-using Failures = std::vector<std::string>;
+using Failures = transport::testing::Failures;
 
 // BLK-1: one queue, requestq (index 0) of the contract's size.
 Failures check_queues();

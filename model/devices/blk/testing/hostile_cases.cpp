@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
+
+#include "transport/testing/scenario_text.hpp"
 
 namespace aerov::model::devices::testing {
 
 namespace {
 
 namespace vq = virtqueue;
+using transport::testing::hex;
 using namespace blk;
 
 constexpr uint64_t kC = kHostileDiskSectors;
@@ -22,12 +24,6 @@ RawDesc I(uint64_t table, uint32_t len) { return RawDesc{table, len, vq::kDescFI
 
 uint8_t disk_pattern(uint64_t offset) {
   return static_cast<uint8_t>((offset / kSectorBytes * 7 + offset % kSectorBytes) ^ 0x5A);
-}
-
-std::string hex(uint64_t v) {
-  std::ostringstream o;
-  o << "0x" << std::hex << v;
-  return o.str();
 }
 
 // Descriptor `index` written by hand, for chains raw_chain() cannot link.

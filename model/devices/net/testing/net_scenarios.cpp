@@ -1,7 +1,6 @@
 #include "model/devices/net/testing/net_scenarios.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include "aerov/contract/windows_device_contract.hpp"
 #include "model/devices/net/testing/net_rig.hpp"
@@ -13,15 +12,13 @@ namespace {
 
 namespace vq = virtqueue;
 using transport::TransportError;
+using transport::testing::expect;
+using transport::testing::hex;
 using Bytes = std::vector<uint8_t>;
 constexpr uint16_t kRx = NetDevice::kRxQueue;
 constexpr uint16_t kTx = NetDevice::kTxQueue;
 constexpr uint32_t kHdr = net::kHeaderBytes;
 constexpr uint32_t kDeviceCfg = 0x3000;  // BAR-2
-
-void expect(Failures& f, bool ok, const std::string& what) {
-  if (!ok) f.push_back(what);
-}
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
@@ -87,8 +84,7 @@ Failures check_net_features() {
   const contract::DeviceSpec& spec = contract::kNet;
   const uint64_t offered = rig.driver.device_features();
   expect(f, offered == spec.features_offered,
-         "device offers 0x" + [&] { std::ostringstream o; o << std::hex << offered; return o.str(); }() +
-             ", contract says exactly its offer (NET-2)");
+         "device offers " + hex(offered) + ", contract says exactly its offer (NET-2)");
   expect(f, (offered & spec.features_forbidden) == 0, "a never-offered feature is offered (NET-2)");
   using namespace contract;
   for (uint32_t bit : {kFeatureVersion1, kFeatureRingIndirectDesc, kFeatureNetMac, kFeatureNetStatus}) {

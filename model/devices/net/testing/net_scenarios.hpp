@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "transport/testing/scenario_text.hpp"
+
 namespace aerov::model::devices::testing {
 
-using Failures = std::vector<std::string>;
+using Failures = transport::testing::Failures;
 
 // NET-1: rxq (0) and txq (1) of the contract's sizes, no third queue.
 Failures check_net_queues();
