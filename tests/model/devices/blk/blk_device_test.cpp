@@ -5,7 +5,8 @@
 #include "aerov/contract/windows_device_contract.hpp"
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/devices/blk/testing/blk_rig.hpp"
-#include "scenario_check.hpp"
+#include "model/devices/blk/testing/blk_scenarios.hpp"
+#include "tests/model/devices/scenario_check.hpp"
 #include "transport/virtio_pci_regs.hpp"
 
 using namespace aerov::model;

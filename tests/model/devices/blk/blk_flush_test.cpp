@@ -10,7 +10,8 @@
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/backends/disk/file_disk.hpp"
 #include "model/devices/blk/testing/blk_rig.hpp"
-#include "scenario_check.hpp"
+#include "model/devices/blk/testing/blk_scenarios.hpp"
+#include "tests/model/devices/scenario_check.hpp"
 
 using namespace aerov::model;
 using namespace aerov::model::devices;

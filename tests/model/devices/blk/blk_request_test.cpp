@@ -9,8 +9,9 @@
 #include "aerov/contract/windows_device_contract.hpp"
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/devices/blk/testing/blk_rig.hpp"
+#include "model/devices/blk/testing/blk_scenarios.hpp"
 #include "model/devices/blk/testing/ring_transport.hpp"
-#include "scenario_check.hpp"
+#include "tests/model/devices/scenario_check.hpp"
 #include "virtqueue/testing/ring_builder.hpp"
 
 using namespace aerov::model;

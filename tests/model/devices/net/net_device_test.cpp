@@ -4,26 +4,27 @@
 
 #include "aerov/contract/windows_device_contract.hpp"
 #include "model/devices/net/testing/net_rig.hpp"
-#include "scenario_check.hpp"
+#include "model/devices/net/testing/net_scenarios.hpp"
+#include "tests/model/devices/scenario_check.hpp"
 
 using namespace aerov::model;
 using namespace aerov::model::devices;
 using namespace aerov::model::devices::testing;
 
 TEST_CASE("net.device: rxq and txq of the contract's sizes, no control queue", "[net][NET-1]") {
-  AEROV_CHECK_NET_SCENARIO(check_net_queues());
+  AEROV_CHECK_SCENARIO(check_net_queues());
 }
 
 TEST_CASE("net.device: offered features are exactly the contract's", "[net][NET-2][FEAT-1]") {
-  AEROV_CHECK_NET_SCENARIO(check_net_features());
+  AEROV_CHECK_SCENARIO(check_net_features());
 }
 
 TEST_CASE("net.device: device configuration layout through the transport", "[net][NET-3]") {
-  AEROV_CHECK_NET_SCENARIO(check_net_config_layout());
+  AEROV_CHECK_SCENARIO(check_net_config_layout());
 }
 
 TEST_CASE("net.device: LINK_UP changes at run time", "[net][NET-3][CFG-4][IRQ-3]") {
-  AEROV_CHECK_NET_SCENARIO(check_net_link_status());
+  AEROV_CHECK_SCENARIO(check_net_link_status());
 }
 
 TEST_CASE("net.device: config reads at odd offsets and widths", "[net][NET-3]") {

@@ -3,12 +3,13 @@
 // the conformance suite.
 #include <catch2/catch.hpp>
 
-#include "scenario_check.hpp"
+#include "model/devices/net/testing/net_scenarios.hpp"
+#include "tests/model/devices/scenario_check.hpp"
 
 using namespace aerov::model::devices::testing;
 
 TEST_CASE("net.hostile: every case", "[net][NET-6][NET-7][VQ-7]") {
   for (const NetHostileCase& c : net_hostile_cases()) {
-    SECTION(c.name) { AEROV_CHECK_NET_SCENARIO(c.run()); }
+    SECTION(c.name) { AEROV_CHECK_SCENARIO(c.run()); }
   }
 }
