@@ -2,7 +2,8 @@
 # The whole test suite: set up, build, run every CTest test (unit, property,
 # conformance, fuzz-corpus replay, freestanding cross-compile, benchmark
 # smoke). With CI=true (or AEROV_FULL=1) also runs the suite under
-# ASan+UBSan and a short libFuzzer run (FUZZ_SECONDS, default 60).
+# ASan+UBSan, the simulation's gcc-vs-clang determinism check and a short
+# libFuzzer run (FUZZ_SECONDS, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,5 +17,6 @@ run_preset() {
 run_preset default
 if [ "${CI:-}" = "true" ] || [ "${AEROV_FULL:-}" = "1" ]; then
   run_preset asan
+  scripts/sim-cross-compiler.sh
   fuzz/run.sh
 fi

@@ -213,7 +213,7 @@ class Replayer {
 
   bool diverge(size_t index, const Event* recorded, const Event* replayed, const char* what) {
     result_.index = index;
-    auto line = [this](const Event& e) {
+    auto line = [](const Event& e) {
       return traces::event_line(traces::find_v1_kind(e.kind), e);
     };
     if (recorded != nullptr) result_.recorded = line(*recorded);
