@@ -19,6 +19,11 @@ are paired with Baseline_Memcpy/bytes:<frame_bytes>; printed are frames/s
 (round trips), ns per frame and the ratio ns per frame / ns per memcpy of
 one frame (how many bare copies of the frame one round trip costs).
 
+Simulation cases (aerov_bench_sim) carry `sim_events` or `replay_events`
+and are paired with Baseline_EventQueue (an empty event's schedule + run)
+or Baseline_TraceRead (parsing the trace without replaying it); printed are
+events/s of both and how many times slower the case is than its floor.
+
 Both numbers of a pair come from the same machine state. With repetitions
 the median is used, else the single run. Exits 1 when the input has no cases
 or a baseline is missing.
@@ -117,6 +122,24 @@ def print_net(cases, runs):
     return missing
 
 
+def print_events(cases, runs):
+    print(f"{'case':30} {'Mevents/s':>10}   {'baseline':24} {'Mevents/s':>10} {'ratio':>8}")
+    missing = 0
+    for name in sorted(cases):
+        b = cases[name]
+        eps = float(b.get("events_per_second", 0.0))
+        base_name = "Baseline_EventQueue" if "sim_events" in b else "Baseline_TraceRead"
+        base = runs.get(base_name)
+        if base is None:
+            print(f"{name:30} {eps / 1e6:10.3f}   {base_name:24} {'-':>10} {'-':>8}")
+            missing += 1
+            continue
+        beps = float(base.get("events_per_second", 0.0))
+        ratio = beps / eps if eps > 0 else float("nan")
+        print(f"{name:30} {eps / 1e6:10.3f}   {base_name:24} {beps / 1e6:10.3f} {ratio:7.1f}x")
+    return missing
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__.strip(), file=sys.stderr)
@@ -129,7 +152,8 @@ def main(argv):
         return 1
     blk = {n: b for n, b in cases.items() if "request_bytes" in b}
     net = {n: b for n, b in cases.items() if "frame_bytes" in b}
-    vq = {n: b for n, b in cases.items() if n not in blk and n not in net}
+    ev = {n: b for n, b in cases.items() if "sim_events" in b or "replay_events" in b}
+    vq = {n: b for n, b in cases.items() if n not in blk and n not in net and n not in ev}
     ctx = data.get("context", {})
     print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs @ "
           f"{ctx.get('mhz_per_cpu', '?')} MHz, build: {ctx.get('library_build_type', '?')} "
@@ -141,6 +165,8 @@ def main(argv):
         missing += print_blk(blk, runs)
     if net:
         missing += print_net(net, runs)
+    if ev:
+        missing += print_events(ev, runs)
     return 1 if missing else 0
 
 

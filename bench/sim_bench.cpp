@@ -1,0 +1,124 @@
+// Simulation and replay throughput (issue: deterministic simulation).
+//
+// Sim/<scenario>: one iteration = one whole seeded run of the scenario
+// (fault phase of `steps` operations, then the liveness phase) on the
+// deterministic machine; counter events_per_second = machine events run
+// (doorbells served, interrupts taken, submissions, backend ticks, ...) per
+// CPU second. Seeds vary per iteration, as a sweep would.
+// Replay/<scenario>: one iteration = replaying a run recorded once in
+// setup (30 operations) against a fresh device model; events_per_second =
+// trace events replayed per CPU second.
+// Baseline_EventQueue: schedule + run of an empty event on model/sim's
+// EventQueue, the floor under every simulated event. Baseline_TraceRead:
+// parsing the same recorded trace without replaying it, the floor under
+// replay. compare.py prints each case's events/s and the baseline's.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <string>
+
+#include "model/sim/event_queue.hpp"
+#include "sim/replay.hpp"
+#include "sim/scenario.hpp"
+#include "traces/trace_reader.hpp"
+
+namespace {
+
+void Sim(benchmark::State& state, const std::string& scenario) {
+  uint64_t events = 0;
+  uint64_t seed = 1;
+  for (auto _ : state) {
+    aerov::sim::RunOptions o;
+    o.scenario = scenario;
+    o.seed = seed++;
+    o.steps = static_cast<uint64_t>(state.range(0));
+    const auto r = aerov::sim::run(o);
+    if (r.outcome != aerov::sim::Outcome::kPass) {
+      state.SkipWithError(aerov::sim::failure_line(o, r).c_str());
+      return;
+    }
+    events += r.events;
+  }
+  state.counters["events_per_second"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["sim_events"] = benchmark::Counter(1);
+}
+
+aerov::traces::Trace recorded(const std::string& scenario, std::vector<uint8_t>* bytes) {
+  aerov::sim::RunOptions o;
+  o.scenario = scenario;
+  o.seed = 43;
+  o.steps = 30;
+  o.record = (std::filesystem::temp_directory_path() / ("aerov_bench_" + scenario + ".trace")).string();
+  aerov::sim::run(o);
+  auto r = aerov::traces::read_trace_file(o.record);
+  if (bytes != nullptr) {
+    FILE* f = std::fopen(o.record.c_str(), "rb");
+    if (f != nullptr) {
+      bytes->resize(std::filesystem::file_size(o.record));
+      bytes->resize(std::fread(bytes->data(), 1, bytes->size(), f));
+      std::fclose(f);
+    }
+  }
+  std::filesystem::remove(o.record);
+  return r.ok() ? r.trace : aerov::traces::Trace{};
+}
+
+void Replay(benchmark::State& state, const std::string& scenario) {
+  const auto trace = recorded(scenario, nullptr);
+  if (trace.events.empty()) {
+    state.SkipWithError("recording failed");
+    return;
+  }
+  uint64_t events = 0;
+  for (auto _ : state) {
+    const auto r = aerov::sim::replay(trace);
+    if (!r.ok) {
+      state.SkipWithError(r.message.c_str());
+      return;
+    }
+    events += r.events;
+  }
+  state.counters["events_per_second"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["replay_events"] = benchmark::Counter(1);
+}
+
+void Baseline_EventQueue(benchmark::State& state) {
+  aerov::model::sim::EventQueue q;
+  uint64_t events = 0;
+  for (auto _ : state) {
+    q.schedule_in(1 + (events & 7), [] {});
+    q.run_next();
+    ++events;
+  }
+  state.counters["events_per_second"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+}
+
+void Baseline_TraceRead(benchmark::State& state) {
+  std::vector<uint8_t> bytes;
+  recorded("net", &bytes);
+  uint64_t events = 0;
+  for (auto _ : state) {
+    const auto r = aerov::traces::read_trace(bytes);
+    if (!r.ok()) {
+      state.SkipWithError("trace unreadable");
+      return;
+    }
+    events += r.trace.events.size();
+  }
+  state.counters["events_per_second"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+}
+
+BENCHMARK_CAPTURE(Sim, blk, std::string("blk"))->ArgName("steps")->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Sim, net, std::string("net"))->ArgName("steps")->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Replay, blk, std::string("blk"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Replay, net, std::string("net"))->Unit(benchmark::kMillisecond);
+BENCHMARK(Baseline_EventQueue);
+BENCHMARK(Baseline_TraceRead)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
