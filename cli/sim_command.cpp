@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "sim/mutants.hpp"
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
 #include "traces/trace_reader.hpp"
@@ -20,6 +21,7 @@ struct SimArgs {
   bool no_faults = false;
   bool determinism = false;
   std::string record;
+  std::string mutant = "none";
 };
 
 // "a..b" (inclusive) -> [a, b]
@@ -58,6 +60,7 @@ int run(const SimArgs& a) {
   o.steps = a.steps;
   o.faults = !a.no_faults;
   o.record = a.record;
+  sim::parse_mutant(a.mutant, &o.mutant);  // CLI11 checked the name
   uint64_t first = a.seed, last = a.seed;
   if (!a.seeds.empty() && !parse_range(a.seeds, &first, &last)) {
     std::cerr << "aero-virtio sim: --seeds wants a..b with a <= b, got '" << a.seeds << "'\n";
@@ -119,6 +122,9 @@ std::function<int()> add_sim_command(CLI::App& app) {
   cmd->add_option("--steps", args->steps, "Workload operations in the fault phase")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   cmd->add_flag("--no-faults", args->no_faults, "Draw the fault mix but never fire it");
+  cmd->add_option("--mutant", args->mutant,
+                  "Run a deliberately broken device variant (tests of the oracles)")
+      ->check(CLI::IsMember(sim::mutant_names()));
   cmd->add_option("--record", args->record, "Write the run's trace to this file")
       ->excludes("--seeds");
   cmd->add_flag("--determinism", args->determinism,

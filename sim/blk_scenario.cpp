@@ -55,10 +55,10 @@ class BlkScenario {
                               Fault::kNeedsReset}}),
         work_(m_.rng.stream("workload")),
         disk_seed_(m_.rng.stream("disk").next()),
-        stack_(disk_seed_),
+        stack_(disk_seed_, o.mutant),
         shadow_(kSectors * 512, 0),
         known_(kSectors, true) {
-    m_.attach_device(stack_.device, contract::kBlk);
+    m_.attach_device(stack_.device, contract::kBlk, o.mutant);
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { core_.interrupt(); };
@@ -107,6 +107,9 @@ class BlkScenario {
       return finish(Outcome::kLiveness, "final flush never completed");
     }
     if (!final_flush_ok_) return finish(Outcome::kSafety, "final flush failed with faults off");
+    if (core_.counters().resets > m_.resets_injected()) {
+      return finish(Outcome::kSafety, unexpected_resets(core_.counters().resets, m_.resets_injected()));
+    }
     std::vector<uint8_t> disk(kSectors * 512);
     if (model::backends::read_sync(stack_.ram, 0, disk) != DiskStatus::kOk) {
       throw SafetyFailure("reading the RAM disk back failed");

@@ -26,8 +26,12 @@ model::backends::FaultyDiskOptions disk_options(uint64_t seed) {
 
 }  // namespace
 
-BlkStack::BlkStack(uint64_t disk_seed)
-    : ram(kSectors), disk(ram, disk_options(disk_seed)), device(disk) {}
+BlkStack::BlkStack(uint64_t disk_seed, Mutant mutant)
+    : ram(kSectors),
+      disk(ram, disk_options(disk_seed)),
+      device(mutant == Mutant::kDiskHidesErrors
+                 ? static_cast<model::backends::DiskBackend&>(hider.emplace(disk))
+                 : disk) {}
 
 std::vector<uint8_t> BlkStack::delay_input(uint32_t min_polls, uint32_t max_polls) {
   std::vector<uint8_t> b;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
 #include "model/devices/net/net_device.hpp"
+#include "sim/mutants.hpp"
 
 namespace aerov::sim {
 
@@ -19,7 +21,8 @@ namespace aerov::sim {
 struct BlkStack {
   static constexpr uint64_t kSectors = 4096;
 
-  explicit BlkStack(uint64_t disk_seed);
+  // kDiskHidesErrors puts an ErrorHidingDisk between disk and device.
+  BlkStack(uint64_t disk_seed, Mutant mutant);
 
   static std::vector<uint8_t> delay_input(uint32_t min_polls, uint32_t max_polls);
   static std::vector<uint8_t> errors_input(uint32_t per_million, uint8_t ops);
@@ -29,6 +32,7 @@ struct BlkStack {
 
   model::backends::RamDisk ram;
   model::backends::FaultyDisk disk;
+  std::optional<ErrorHidingDisk> hider;
   model::devices::BlkDevice device;
 };
 

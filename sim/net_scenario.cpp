@@ -63,7 +63,7 @@ class NetScenario final : private model::backends::NetBackend {
         work_(m_.rng.stream("workload")),
         stack_(static_cast<model::backends::NetBackend*>(this)),
         device_(stack_.device) {
-    m_.attach_device(device_, contract::kNet);
+    m_.attach_device(device_, contract::kNet, o.mutant);
     link_flaps_ = o.faults;  // a link flap loses frames: part of the fault phase
     device_.on_rx_pending = [this] {
       m_.serve_soon(NetDevice::kRxQueue, 10 + m_.timing.below(100));
@@ -118,6 +118,9 @@ class NetScenario final : private model::backends::NetBackend {
                         std::to_string(peer_accepted_) + ", driver received " +
                         std::to_string(received_) + ", device dropped " +
                         std::to_string(st.rx_overflow + st.rx_reset));
+    }
+    if (core_.counters().resets > m_.resets_injected()) {
+      return finish(Outcome::kSafety, unexpected_resets(core_.counters().resets, m_.resets_injected()));
     }
     // Without faults nothing may go missing at all: every frame sent comes
     // back once (the peer echoes, nothing resets, the link stays up).

@@ -9,6 +9,7 @@
 #include "drivers/host/testing/core_machine.hpp"
 #include "sim/device_stacks.hpp"
 #include "sim/memory_shadow.hpp"
+#include "sim/mutants.hpp"
 #include "sim/trace_channels.hpp"
 #include "traces/trace_dump.hpp"
 #include "transport/device/forwarding_device.hpp"
@@ -85,13 +86,18 @@ class Replayer {
       }
       ranges.emplace_back(r[0].get<uint64_t>(), r[1].get<uint64_t>());
     }
+    Mutant mutant = Mutant::kNone;
+    if (cfg.contains("mutant") &&
+        (!cfg["mutant"].is_string() || !parse_mutant(cfg["mutant"].get<std::string>(), &mutant))) {
+      return fail("provenance config names an unknown mutant");
+    }
     transport::VirtioDevice* device = nullptr;
     const contract::DeviceSpec* spec = nullptr;
     if (p.scenario == "blk") {
       if (!cfg.contains("disk_seed") || !cfg["disk_seed"].is_number_unsigned()) {
         return fail("blk trace without disk_seed in its configuration");
       }
-      blk_.emplace(cfg["disk_seed"].get<uint64_t>());
+      blk_.emplace(cfg["disk_seed"].get<uint64_t>(), mutant);
       device = &blk_->device;
       spec = &contract::kBlk;
     } else if (p.scenario == "net") {
@@ -101,6 +107,10 @@ class Replayer {
       spec = &contract::kNet;
     } else {
       return fail("no device stack for scenario '" + p.scenario + "'");
+    }
+    if (mutant == Mutant::kDeadAfterReset) {
+      ignoring_ = std::make_unique<DeadAfterResetDevice>(*device);
+      device = ignoring_.get();
     }
     gate_ = std::make_unique<ReplayGate>(*device);
     machine_.attach(*gate_, *spec);
@@ -232,6 +242,7 @@ class Replayer {
   std::optional<BlkStack> blk_;
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
+  std::unique_ptr<DeadAfterResetDevice> ignoring_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;
   std::deque<Event> generated_;

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "aerov/build_info.hpp"
+#include "sim/mutants.hpp"
 #include "sim/scenarios.hpp"
 
 namespace aerov::sim {
@@ -44,6 +45,7 @@ std::string repro_command(const RunOptions& o) {
   s << "aero-virtio sim --scenario " << o.scenario << " --seed " << o.seed << " --steps "
     << o.steps;
   if (!o.faults) s << " --no-faults";
+  if (o.mutant != Mutant::kNone) s << " --mutant " << to_string(o.mutant);
   return s.str();
 }
 

@@ -15,6 +15,8 @@
 
 namespace aerov::sim {
 
+enum class Mutant : uint8_t;  // sim/mutants.hpp: broken variants for tests
+
 enum class Outcome : uint8_t {
   kPass = 0,
   kSafety,    // an oracle saw forbidden behaviour
@@ -32,6 +34,7 @@ struct RunOptions {
   uint64_t steps = 2000;    // workload operations in the fault phase
   bool faults = true;       // false: the seed's fault mix is drawn but never fires
   std::string record;       // write the run's trace to this file (empty: none)
+  Mutant mutant{};          // a deliberately broken device variant (tests)
 };
 
 struct RunResult {

@@ -35,8 +35,14 @@ SimMachine::SimMachine(const SimMachineOptions& o)
 
 SimMachine::~SimMachine() = default;
 
-void SimMachine::attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec) {
-  gate_ = std::make_unique<Gate>(*this, device);
+void SimMachine::attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
+                               Mutant mutant) {
+  transport::VirtioDevice* d = &device;
+  if (mutant == Mutant::kDeadAfterReset) {
+    mutant_ = std::make_unique<DeadAfterResetDevice>(device);
+    d = mutant_.get();
+  }
+  gate_ = std::make_unique<Gate>(*this, *d);
   serve_scheduled_.assign(device.num_queues(), false);
   attach(*gate_, spec);
 }
@@ -106,6 +112,7 @@ void SimMachine::chaos(Cycles period) {
   }
   if (faults.fire(Fault::kNeedsReset) && (!may_reset || may_reset())) {
     note("device needs reset", 0);
+    ++resets_injected_;
     host_input(channel::kNeedsReset, {}, [this] { function->set_needs_reset(); });
   }
   if (faults.fire(Fault::kDriverReset) && on_driver_reset) {
@@ -139,11 +146,18 @@ void SimMachine::finish_recording() {
   recorder_.reset();
 }
 
+std::string unexpected_resets(uint64_t resets, uint64_t injected) {
+  return "the core reset the device " + std::to_string(resets) + " times but only " +
+         std::to_string(injected) +
+         " DEVICE_NEEDS_RESET were injected: the device broke the ring protocol (VQ-9)";
+}
+
 std::string config_json(const RunOptions& options, const SimMachine& machine,
                         const std::vector<std::pair<std::string, uint64_t>>& extra) {
   nlohmann::ordered_json j;
   j["steps"] = options.steps;
   j["faults"] = options.faults;
+  if (options.mutant != Mutant::kNone) j["mutant"] = std::string(to_string(options.mutant));
   nlohmann::json ranges = nlohmann::json::array();
   for (const auto& [lo, hi] : machine.used_ranges()) ranges.push_back({lo, hi});
   j["ranges"] = ranges;

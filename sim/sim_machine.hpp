@@ -33,6 +33,7 @@
 #include "model/sim/event_queue.hpp"
 #include "model/sim/fault_plan.hpp"
 #include "model/sim/rng.hpp"
+#include "sim/mutants.hpp"
 #include "sim/recorder.hpp"
 #include "sim/scenario.hpp"
 
@@ -81,8 +82,13 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   explicit SimMachine(const SimMachineOptions& options);
   ~SimMachine();
 
-  // Puts the device on the bus behind the doorbell gate.
-  void attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec);
+  // Puts the device on the bus behind the doorbell gate (and, for the
+  // kDeadAfterReset mutant, behind a DeadAfterResetDevice).
+  void attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
+                     Mutant mutant);
+  // DEVICE_NEEDS_RESET injections so far: a correct device makes the core
+  // reset at most this often (the unexpected-reset oracle).
+  uint64_t resets_injected() const { return resets_injected_; }
 
   // The driver side, supplied by the scenario.
   std::function<void()> on_interrupt;   // the core's ISR (+ DPC)
@@ -147,12 +153,19 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   void chaos(Cycles period);
 
   std::unique_ptr<Gate> gate_;
+  std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<Recorder> recorder_;
+  uint64_t resets_injected_ = 0;
   std::string failure_;
   Hash trace_;
   bool irq_scheduled_ = false;
   std::vector<bool> serve_scheduled_;
 };
+
+// The message of the unexpected-reset oracle: the core reset the device
+// more often than DEVICE_NEEDS_RESET was injected, so the device broke the
+// ring protocol (VQ-9) or the core reset for nothing.
+std::string unexpected_resets(uint64_t resets, uint64_t injected);
 
 // The provenance configuration of a recorded run: the run options, the RAM
 // the recorder watches (the replayer watches the same) and `extra`.

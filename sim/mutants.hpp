@@ -1,0 +1,78 @@
+// Deliberately broken device-model variants, to prove that the simulation's
+// faults and oracles catch real bugs (each mutant is only selectable
+// through RunOptions::mutant / `aero-virtio sim --mutant`, and tests run a
+// bounded sweep expecting a failure). Each is built by decoration, so the
+// device models themselves carry no test hooks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/backends/disk/disk_backend.hpp"
+#include "transport/device/forwarding_device.hpp"
+
+namespace aerov::sim {
+
+enum class Mutant : uint8_t {
+  kNone = 0,
+  // Fault kind backend_io_error: the device reports success for requests
+  // its backend failed (the classic "lost error" bug).
+  kDiskHidesErrors,
+  // Fault kind needs_reset: after a reset of a running device (the STAT-4
+  // recovery) the device never serves a queue again, as a model that
+  // forgets to re-arm itself.
+  kDeadAfterReset,
+};
+
+std::string_view to_string(Mutant m);
+// "none", "disk-hides-errors", "dead-after-reset"; false for an unknown name.
+bool parse_mutant(std::string_view name, Mutant* out);
+const std::vector<std::string>& mutant_names();
+
+// kDiskHidesErrors: a backend whose failures read as success.
+class ErrorHidingDisk final : public model::backends::DiskBackend {
+ public:
+  explicit ErrorHidingDisk(DiskBackend& inner) : inner_(inner) {}
+  uint64_t sector_count() const override { return inner_.sector_count(); }
+  void submit(const model::backends::DiskRequest& r) override { inner_.submit(r); }
+  size_t poll(std::vector<model::backends::DiskCompletion>& out) override {
+    const size_t before = out.size();
+    const size_t n = inner_.poll(out);
+    for (size_t i = before; i < out.size(); ++i) {
+      if (out[i].status == model::backends::DiskStatus::kIoError) {
+        out[i].status = model::backends::DiskStatus::kOk;
+      }
+    }
+    return n;
+  }
+  void drain() override { inner_.drain(); }
+  size_t in_flight() const override { return inner_.in_flight(); }
+
+ private:
+  DiskBackend& inner_;
+};
+
+// kDeadAfterReset.
+class DeadAfterResetDevice final : public transport::ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  void activate(transport::DeviceTransport& t) override {
+    active_ = true;
+    ForwardingDevice::activate(t);
+  }
+  void reset() override {
+    dead_ = dead_ || active_;  // the driver's first reset at init is fine
+    ForwardingDevice::reset();
+  }
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (!dead_) ForwardingDevice::queue_notify(q, t);
+  }
+
+ private:
+  bool active_ = false;
+  bool dead_ = false;
+};
+
+}  // namespace aerov::sim
