@@ -1,5 +1,6 @@
 #include "cli/sim_command.hpp"
 
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include "sim/mutants.hpp"
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
+#include "sim/trace_pcap.hpp"
 #include "traces/trace_reader.hpp"
 
 namespace aerov::cli {
@@ -155,6 +157,35 @@ std::function<int()> add_replay_command(CLI::App& app) {
     if (!r.replayed.empty()) std::cerr << "  replayed: " << r.replayed << "\n";
     return r.recorded.empty() && r.replayed.empty() ? 2 : 1;
   };
+}
+
+void add_trace_pcap_command(CLI::App& trace) {
+  auto paths = std::make_shared<std::pair<std::string, std::string>>();
+  auto* cmd = trace.add_subcommand(
+      "pcap", "Write the net frames of a recorded run as a pcap capture (exit 2 bad input)");
+  cmd->add_option("trace", paths->first, "Trace file")->required();
+  cmd->add_option("pcap", paths->second, "Capture file to write")->required();
+  cmd->callback([paths] {
+    int code = 0;
+    const traces::ReadResult read = traces::read_trace_file(paths->first);
+    if (!read.ok()) {
+      std::cerr << "aero-virtio: " << paths->first << ": " << read.error->message << "\n";
+      code = 2;
+    } else {
+      const sim::PcapExport p = sim::export_pcap(read.trace);
+      std::ofstream f(paths->second, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(p.bytes.data()),
+              static_cast<std::streamsize>(p.bytes.size()));
+      if (!f) {
+        std::cerr << "aero-virtio: cannot write " << paths->second << "\n";
+        code = 2;
+      } else {
+        std::cout << paths->second << ": " << p.sent << " frames sent, " << p.received
+                  << " frames received\n";
+      }
+    }
+    throw CLI::RuntimeError(code);
+  });
 }
 
 }  // namespace aerov::cli

@@ -7,6 +7,7 @@
 
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
+#include "sim/trace_pcap.hpp"
 #include "traces/trace_dump.hpp"
 #include "traces/trace_reader.hpp"
 
@@ -122,4 +123,37 @@ TEST_CASE("replay: traces it cannot replay say why", "[sim][trace]") {
     t.provenance.config_json = "{\"ranges\":[[0,18446744073709551615]]}";
     CHECK(aerov::sim::replay(t).message.find("RAM") != std::string::npos);
   }
+}
+
+TEST_CASE("trace pcap: a net run's frames, both directions, in a valid capture", "[sim][trace]") {
+  const traces::Trace t = record("net", 3, 20);
+  uint64_t outputs = 0, inputs = 0;
+  for (const auto& e : t.events) {
+    outputs += e.event_kind() == traces::EventKind::kHostOutput;
+    inputs += e.event_kind() == traces::EventKind::kHostInput && e.u(1) == 0;
+  }
+  const auto p = aerov::sim::export_pcap(t);
+  CHECK(p.sent == outputs);
+  CHECK(p.received == inputs);
+  CHECK(p.sent >= 20);
+  REQUIRE(p.bytes.size() > 24);
+  CHECK(p.bytes[0] == 0xd4);  // magic a1b2c3d4, little-endian
+  CHECK(p.bytes[3] == 0xa1);
+  // Records: 16-byte header + the frame; walk them all.
+  size_t at = 24, records = 0;
+  uint32_t last_sec = 0, last_usec = 0;
+  while (at + 16 <= p.bytes.size()) {
+    auto le32 = [&](size_t o) {
+      return uint32_t(p.bytes[o]) | uint32_t(p.bytes[o + 1]) << 8 | uint32_t(p.bytes[o + 2]) << 16 |
+             uint32_t(p.bytes[o + 3]) << 24;
+    };
+    const uint32_t sec = le32(at), usec = le32(at + 4), incl = le32(at + 8);
+    CHECK((sec > last_sec || (sec == last_sec && usec >= last_usec)));
+    last_sec = sec;
+    last_usec = usec;
+    at += 16 + incl;
+    ++records;
+  }
+  CHECK(at == p.bytes.size());
+  CHECK(records == p.sent + p.received);
 }
