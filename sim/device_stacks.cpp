@@ -29,9 +29,13 @@ model::backends::FaultyDiskOptions disk_options(uint64_t seed) {
 BlkStack::BlkStack(uint64_t disk_seed, Mutant mutant)
     : ram(kSectors),
       disk(ram, disk_options(disk_seed)),
-      device(mutant == Mutant::kDiskHidesErrors
-                 ? static_cast<model::backends::DiskBackend&>(hider.emplace(disk))
-                 : disk) {}
+      device(backend_for(mutant)) {}
+
+model::backends::DiskBackend& BlkStack::backend_for(Mutant mutant) {
+  if (mutant == Mutant::kDiskHidesErrors) return hider.emplace(disk);
+  if (mutant == Mutant::kAssumesFifoBackend) return fifo.emplace(disk);
+  return disk;
+}
 
 std::vector<uint8_t> BlkStack::delay_input(uint32_t min_polls, uint32_t max_polls) {
   std::vector<uint8_t> b;

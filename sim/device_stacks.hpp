@@ -21,7 +21,8 @@ namespace aerov::sim {
 struct BlkStack {
   static constexpr uint64_t kSectors = 4096;
 
-  // kDiskHidesErrors puts an ErrorHidingDisk between disk and device.
+  // The disk mutants (kDiskHidesErrors, kAssumesFifoBackend) sit between
+  // disk and device.
   BlkStack(uint64_t disk_seed, Mutant mutant);
 
   static std::vector<uint8_t> delay_input(uint32_t min_polls, uint32_t max_polls);
@@ -33,7 +34,11 @@ struct BlkStack {
   model::backends::RamDisk ram;
   model::backends::FaultyDisk disk;
   std::optional<ErrorHidingDisk> hider;
+  std::optional<FifoAssumingDisk> fifo;
   model::devices::BlkDevice device;
+
+ private:
+  model::backends::DiskBackend& backend_for(Mutant mutant);
 };
 
 // virtio-net with its default MAC; the peer is whoever attaches as backend.

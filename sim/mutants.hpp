@@ -24,6 +24,9 @@ enum class Mutant : uint8_t {
   // recovery) the device never serves a queue again, as a model that
   // forgets to re-arm itself.
   kDeadAfterReset,
+  // Fault kind backend_latency: the device assumes its backend completes in
+  // submission order and matches each completion to the oldest request.
+  kAssumesFifoBackend,
 };
 
 std::string_view to_string(Mutant m);
@@ -52,6 +55,36 @@ class ErrorHidingDisk final : public model::backends::DiskBackend {
 
  private:
   DiskBackend& inner_;
+};
+
+// kAssumesFifoBackend: each completion is reported for the oldest request
+// still outstanding, whatever request actually finished.
+class FifoAssumingDisk final : public model::backends::DiskBackend {
+ public:
+  explicit FifoAssumingDisk(DiskBackend& inner) : inner_(inner) {}
+  uint64_t sector_count() const override { return inner_.sector_count(); }
+  void submit(const model::backends::DiskRequest& r) override {
+    order_.push_back(r.tag);
+    inner_.submit(r);
+  }
+  size_t poll(std::vector<model::backends::DiskCompletion>& out) override {
+    const size_t before = out.size();
+    const size_t n = inner_.poll(out);
+    for (size_t i = before; i < out.size() && !order_.empty(); ++i) {
+      out[i].tag = order_.front();
+      order_.erase(order_.begin());
+    }
+    return n;
+  }
+  void drain() override {
+    inner_.drain();
+    order_.clear();
+  }
+  size_t in_flight() const override { return inner_.in_flight(); }
+
+ private:
+  DiskBackend& inner_;
+  std::vector<uint64_t> order_;
 };
 
 // kDeadAfterReset.

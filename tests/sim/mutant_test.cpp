@@ -77,3 +77,15 @@ TEST_CASE("mutants: names round-trip and the repro line carries the mutant", "[s
   o.mutant = Mutant::kDeadAfterReset;
   CHECK(aerov::sim::repro_command(o).find("--mutant dead-after-reset") != std::string::npos);
 }
+
+TEST_CASE("mutants: a device that assumes its backend completes in order is caught "
+          "(backend_latency)",
+          "[sim][BLK-5]") {
+  // The disk's base latency (0..3 polls) already reorders completions; the
+  // latency fault makes it worse. So this one is caught with faults off too.
+  const Sweep s = sweep("blk", Mutant::kAssumesFifoBackend, true, 20);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.message.find("wrong data") != std::string::npos);
+}
