@@ -71,7 +71,9 @@ class BlkScenario {
     cfg.context = this;
     cfg.pending = pending_.data();
     cfg.pending_capacity = static_cast<uint16_t>(pending_.size());
-    if (!options_.record.empty()) m_.record(options_.record, provenance());
+    if (!options_.record.empty()) {
+      m_.record(options_.record, m_.provenance(options_, "virtio-blk", {{"disk_seed", disk_seed_}}));
+    }
     if (m_.faults.enabled(Fault::kBackendIoError)) {
       disk_input(channel::kDiskErrors,
                  BlkStack::errors_input(m_.faults.rate_ppm(Fault::kBackendIoError),
@@ -132,15 +134,6 @@ class BlkScenario {
     m_.host_input(ch, bytes, [&] { stack_.apply(ch, bytes); });
   }
 
-  traces::Provenance provenance() const {
-    traces::Provenance p;
-    p.root_seed = options_.seed;
-    p.scenario = "blk";
-    p.commit = build_commit();
-    p.config_json = config_json(options_, m_, {{"disk_seed", disk_seed_}});
-    p.devices = {{0, "virtio-blk", 0, 5, 0}};
-    return p;
-  }
 
   bool progress_since_reset() {
     const uint64_t progress = core_.counters().completed;

@@ -83,7 +83,9 @@ class NetScenario final : private model::backends::NetBackend {
     cfg.on_tx_done = &NetScenario::on_tx_done;
     cfg.on_receive = &NetScenario::on_receive;
     cfg.context = this;
-    if (!options_.record.empty()) m_.record(options_.record, provenance());
+    if (!options_.record.empty()) {
+      m_.record(options_.record, m_.provenance(options_, "virtio-net", {}));
+    }
     if (core_.init(m_.driver_os(), cfg) != w7::NetError::kNone) {
       throw SafetyFailure("core init failed");
     }
@@ -165,15 +167,6 @@ class NetScenario final : private model::backends::NetBackend {
     m_.host_input(channel::kLink, bytes, [&] { stack_.apply(channel::kLink, bytes); });
   }
 
-  traces::Provenance provenance() const {
-    traces::Provenance p;
-    p.root_seed = options_.seed;
-    p.scenario = "net";
-    p.commit = build_commit();
-    p.config_json = config_json(options_, m_, {});
-    p.devices = {{0, "virtio-net", 0, 5, 0}};
-    return p;
-  }
 
   void schedule_send() {
     m_.events.schedule_in(work_.below(300), [this] {

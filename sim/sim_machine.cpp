@@ -152,17 +152,24 @@ std::string unexpected_resets(uint64_t resets, uint64_t injected) {
          " DEVICE_NEEDS_RESET were injected: the device broke the ring protocol (VQ-9)";
 }
 
-std::string config_json(const RunOptions& options, const SimMachine& machine,
-                        const std::vector<std::pair<std::string, uint64_t>>& extra) {
+traces::Provenance SimMachine::provenance(
+    const RunOptions& options, const std::string& device_type,
+    const std::vector<std::pair<std::string, uint64_t>>& extra) const {
   nlohmann::ordered_json j;
   j["steps"] = options.steps;
   j["faults"] = options.faults;
   if (options.mutant != Mutant::kNone) j["mutant"] = std::string(to_string(options.mutant));
   nlohmann::json ranges = nlohmann::json::array();
-  for (const auto& [lo, hi] : machine.used_ranges()) ranges.push_back({lo, hi});
+  for (const auto& [lo, hi] : used_ranges()) ranges.push_back({lo, hi});
   j["ranges"] = ranges;
   for (const auto& [k, v] : extra) j[k] = v;
-  return j.dump();
+  traces::Provenance p;
+  p.root_seed = options.seed;
+  p.scenario = options.scenario;
+  p.commit = build_commit();
+  p.config_json = j.dump();
+  p.devices = {{0, device_type, kBdf.bus, kBdf.device, kBdf.function}};
+  return p;
 }
 
 RunResult SimMachine::result(Outcome outcome, const std::string& message, uint64_t state_hash,

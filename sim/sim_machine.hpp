@@ -107,6 +107,12 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // Records the run from now on (see recorder.hpp); the driver core must
   // then use driver_os().
   void record(const std::string& path, const traces::Provenance& provenance);
+  // The provenance of a recorded run of `options`: seed, scenario, commit,
+  // device 0 of `device_type` at kBdf, and a configuration holding the run
+  // options, the RAM the recorder watches (the replayer watches the same)
+  // and `extra`.
+  traces::Provenance provenance(const RunOptions& options, const std::string& device_type,
+                                const std::vector<std::pair<std::string, uint64_t>>& extra) const;
   drivers::windows7::OsServices& driver_os();
   // A host-side action on the device (recorded as host_input first).
   void host_input(uint16_t channel, std::span<const uint8_t> bytes, const std::function<void()>& act);
@@ -167,10 +173,6 @@ class SimMachine : public drivers::host::testing::CoreMachine {
 // ring protocol (VQ-9) or the core reset for nothing.
 std::string unexpected_resets(uint64_t resets, uint64_t injected);
 
-// The provenance configuration of a recorded run: the run options, the RAM
-// the recorder watches (the replayer watches the same) and `extra`.
-std::string config_json(const RunOptions& options, const SimMachine& machine,
-                        const std::vector<std::pair<std::string, uint64_t>>& extra);
 
 // Runs a scenario object (constructor from RunOptions, run(), fail()),
 // turning a SafetyFailure thrown outside the cores into a safety result.
