@@ -62,6 +62,7 @@ class BlkScenario {
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.may_reset = [this] { return progress_since_reset(); };
   }
 

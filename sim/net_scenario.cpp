@@ -70,6 +70,7 @@ class NetScenario final : private model::backends::NetBackend {
     };
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kSlotBytes);
     m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.may_reset = [this] {
       const uint64_t p = core_.counters().rx_frames + core_.counters().tx_completed;
       if (p == progress_at_reset_) return false;

@@ -110,6 +110,10 @@ void Recorder::doorbell_end() { device_changes(); }
 
 void Recorder::intx(bool level) { device_event(make::intx(now(), 0, level ? 1 : 0)); }
 
+void Recorder::msi(uint64_t address, uint32_t data) {
+  device_event(make::msi(now(), 0, address, data));
+}
+
 void Recorder::host_input(uint16_t channel, std::span<const uint8_t> bytes) {
   driver_changes();
   writer_.write(make::host_input(now(), 0, channel, bytes));

@@ -41,6 +41,7 @@ class Recorder {
   void doorbell_begin(uint16_t queue);
   void doorbell_end();
   void intx(bool level);
+  void msi(uint64_t address, uint32_t data);
   void host_input(uint16_t channel, std::span<const uint8_t> bytes);
   void host_output(uint16_t channel, std::span<const uint8_t> bytes);
   // Writes the end record; the trace is complete only after this.

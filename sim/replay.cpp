@@ -112,9 +112,23 @@ class Replayer {
       ignoring_ = std::make_unique<DeadAfterResetDevice>(*device);
       device = ignoring_.get();
     }
+    uint16_t msix_messages = 0;
+    if (cfg.contains("msix_messages")) {
+      if (!cfg["msix_messages"].is_number_unsigned() || cfg["msix_messages"].get<uint64_t>() > 4) {
+        return fail("provenance config has a bad msix_messages");
+      }
+      msix_messages = cfg["msix_messages"].get<uint16_t>();
+    }
     gate_ = std::make_unique<ReplayGate>(*device);
+    if (msix_messages != 0) machine_.set_msix_vectors(4);
     machine_.attach(*gate_, *spec);
     machine_.os->trace_mmio(false);
+    // The platform's grant, as the recorded machine made it before recording.
+    if (msix_messages != 0) machine_.os->grant_msix_messages(msix_messages);
+    machine_.on_msi = [this](const model::irq::MsiMessage& m) {
+      generated_.push_back(make::msi(0, 0, m.address, m.data));
+      machine_.msi_messages.clear();
+    };
     machine_.intx.set_sink(
         [this](bool level) { generated_.push_back(make::intx(0, 0, level ? 1 : 0)); });
     try {

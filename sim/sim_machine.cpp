@@ -30,7 +30,14 @@ class SimMachine::Gate final : public transport::ForwardingDevice {
 SimMachine::SimMachine(const SimMachineOptions& o)
     : rng(o.seed), faults(rng, o.sites), timing(rng.stream("timing")) {
   if (!o.faults) faults.off();
+  static constexpr uint16_t kGrants[4] = {0, 0, 1, 3};
+  msix_messages_ = kGrants[rng.stream("platform").below(4)];
   intx.set_sink([this](bool level) { interrupt_line(level); });
+  on_msi = [this](const model::irq::MsiMessage& m) {
+    note("msi", m.data);
+    if (recorder_) recorder_->msi(m.address, m.data);
+    schedule_messages();
+  };
 }
 
 SimMachine::~SimMachine() = default;
@@ -44,7 +51,11 @@ void SimMachine::attach_device(transport::VirtioDevice& device, const contract::
   }
   gate_ = std::make_unique<Gate>(*this, *d);
   serve_scheduled_.assign(device.num_queues(), false);
+  if (msix_messages_ != 0) set_msix_vectors(4);
   attach(*gate_, spec);
+  // As firmware would before the driver starts (not part of a recording:
+  // the replayer grants the same from the configuration).
+  if (msix_messages_ != 0) os->grant_msix_messages(msix_messages_);
 }
 
 void SimMachine::note(std::string_view what, uint64_t value) {
@@ -95,6 +106,25 @@ void SimMachine::schedule_interrupt() {
   });
 }
 
+// Message-signalled: every message recorded so far reaches the core's
+// routine after one seeded latency (late or coalesced under the IRQ faults).
+void SimMachine::schedule_messages() {
+  if (msi_scheduled_) return;
+  msi_scheduled_ = true;
+  Cycles delay = 10 + timing.below(100);
+  if (faults.fire(Fault::kIrqDelay)) delay += 1000 + timing.below(20000);
+  if (faults.fire(Fault::kIrqCoalesce)) delay += 200 + timing.below(2000);
+  events.schedule_in(delay, [this] {
+    msi_scheduled_ = false;
+    note("driver message interrupt", msi_messages.size());
+    deliver_messages([this](uint16_t message) { return on_message ? on_message(message) : false; });
+  });
+}
+
+std::string SimMachine::interrupt_description() const {
+  return msix_messages_ == 0 ? "intx" : "msix" + std::to_string(msix_messages_);
+}
+
 void SimMachine::start_chaos(Cycles period) {
   events.schedule_in(period, [this, period] { chaos(period); });
 }
@@ -102,8 +132,14 @@ void SimMachine::start_chaos(Cycles period) {
 void SimMachine::chaos(Cycles period) {
   if (!faults.active()) return;
   if (faults.fire(Fault::kSpuriousIrq)) {
-    note("spurious interrupt", 0);
-    if (on_interrupt) on_interrupt();
+    if (msix_messages_ == 0) {
+      note("spurious interrupt", 0);
+      if (on_interrupt) on_interrupt();
+    } else if (on_message) {
+      const auto message = static_cast<uint16_t>(timing.below(msix_messages_ + 1));
+      note("spurious message", message);
+      on_message(message);  // possibly a message number nobody was granted
+    }
   }
   if (faults.fire(Fault::kSpuriousDoorbell) && !serve_scheduled_.empty()) {
     const auto q = static_cast<uint16_t>(timing.below(serve_scheduled_.size()));
@@ -158,6 +194,7 @@ traces::Provenance SimMachine::provenance(
   nlohmann::ordered_json j;
   j["steps"] = options.steps;
   j["faults"] = options.faults;
+  j["msix_messages"] = msix_messages_;
   if (options.mutant != Mutant::kNone) j["mutant"] = std::string(to_string(options.mutant));
   nlohmann::json ranges = nlohmann::json::array();
   for (const auto& [lo, hi] : used_ranges()) ranges.push_back({lo, hi});
@@ -178,7 +215,7 @@ RunResult SimMachine::result(Outcome outcome, const std::string& message, uint64
   RunResult r;
   r.outcome = failure_.empty() ? outcome : Outcome::kSafety;
   r.message = failure_.empty() ? message : failure_;
-  r.faults = faults.describe();
+  r.faults = faults.describe() + " irq=" + interrupt_description();
   r.state_hash = state_hash;
   r.trace_hash = trace_.value();
   r.events = events.events_run();

@@ -90,8 +90,15 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // reset at most this often (the unexpected-reset oracle).
   uint64_t resets_injected() const { return resets_injected_; }
 
+  // The platform's interrupt grant, drawn per seed from the "platform"
+  // stream: 0 (INTx, half the seeds), 1 or 3 MSI-X messages.
+  uint16_t msix_messages() const { return msix_messages_; }
+  // "intx", "msix1", "msix3" (goes into the result's description).
+  std::string interrupt_description() const;
+
   // The driver side, supplied by the scenario.
   std::function<void()> on_interrupt;   // the core's ISR (+ DPC)
+  std::function<bool(uint16_t)> on_message;  // the core's MSI-X routine
   std::function<void()> on_driver_reset;  // kDriverReset fired
   // Asked before DEVICE_NEEDS_RESET is injected: a driver may give up on a
   // device that breaks again before any progress, so scenarios allow a new
@@ -156,6 +163,7 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   class Gate;
   void interrupt_line(bool level);
   void schedule_interrupt();
+  void schedule_messages();
   void chaos(Cycles period);
 
   std::unique_ptr<Gate> gate_;
@@ -165,6 +173,8 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   std::string failure_;
   Hash trace_;
   bool irq_scheduled_ = false;
+  bool msi_scheduled_ = false;
+  uint16_t msix_messages_ = 0;
   std::vector<bool> serve_scheduled_;
 };
 

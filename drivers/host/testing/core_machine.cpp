@@ -31,6 +31,7 @@ void CoreMachine::attach(transport::VirtioDevice& device, const contract::Device
     po.msi_sink = [this](const model::irq::MsiMessage& m) {
       msi_messages.push_back(m);
       ++msi_delivered;
+      if (on_msi) on_msi(m);
     };
   }
   function = std::make_unique<transport::VirtioPciFunction>(

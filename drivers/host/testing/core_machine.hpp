@@ -100,7 +100,9 @@ class CoreMachine {
   // Delivered MSI-X messages, oldest first, not yet taken.
   std::deque<model::irq::MsiMessage> msi_messages;
   uint64_t msi_delivered = 0;
-  uint64_t unclaimed_messages = 0;  // every message the sink ever received
+  uint64_t unclaimed_messages = 0;
+  // Told of every MSI-X message as it is recorded (a scheduler's hook).
+  std::function<void(const model::irq::MsiMessage&)> on_msi;  // every message the sink ever received
 
  private:
   uint16_t msix_vectors_ = 0;
