@@ -145,6 +145,12 @@ def main(argv):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     data = load(argv[1])
+    failed = [b for b in data.get("benchmarks", []) if b.get("error_occurred")]
+    for b in failed:
+        print(f"compare.py: {b.get('name')} did not run: {b.get('error_message', '?')}",
+              file=sys.stderr)
+    if failed:
+        return 1
     runs = pick(data.get("benchmarks", []))
     cases = {n: b for n, b in runs.items() if not n.startswith("Baseline_")}
     if not cases:

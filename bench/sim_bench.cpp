@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
+#include <unistd.h>
 #include <string>
 
 #include "model/sim/event_queue.hpp"
@@ -49,7 +50,10 @@ aerov::traces::Trace recorded(const std::string& scenario, std::vector<uint8_t>*
   o.scenario = scenario;
   o.seed = 43;
   o.steps = 30;
-  o.record = (std::filesystem::temp_directory_path() / ("aerov_bench_" + scenario + ".trace")).string();
+  // Unique per process: CTest may run the smoke and compare tests at once.
+  o.record = (std::filesystem::temp_directory_path() /
+              ("aerov_bench_" + scenario + "_" + std::to_string(::getpid()) + ".trace"))
+                 .string();
   aerov::sim::run(o);
   auto r = aerov::traces::read_trace_file(o.record);
   if (bytes != nullptr) {

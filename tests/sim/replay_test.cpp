@@ -4,6 +4,7 @@
 // replayed say why.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <unistd.h>
 
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
@@ -22,8 +23,10 @@ traces::Trace record(const std::string& scenario, uint64_t seed, uint64_t steps)
   o.scenario = scenario;
   o.seed = seed;
   o.steps = steps;
+  // Unique per process: CTest runs test cases in parallel processes.
   o.record = (std::filesystem::temp_directory_path() /
-              ("aerov_replay_" + scenario + std::to_string(seed) + ".trace"))
+              ("aerov_replay_" + scenario + std::to_string(seed) + "_" +
+               std::to_string(::getpid()) + ".trace"))
                  .string();
   const auto r = aerov::sim::run(o);
   REQUIRE(r.outcome == Outcome::kPass);

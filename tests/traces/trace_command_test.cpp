@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 
@@ -18,7 +19,7 @@ namespace {
 struct TempTrace {
   std::string path;
   TempTrace(const std::string& name, const std::vector<uint8_t>& bytes)
-      : path((std::filesystem::temp_directory_path() / ("aerov_trace_cli_" + name)).string()) {
+      : path((std::filesystem::temp_directory_path() / ("aerov_trace_cli_" + name + "_" + std::to_string(::getpid()))).string()) {
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }

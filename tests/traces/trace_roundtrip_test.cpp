@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
 
 #include "tests/traces/sample_trace.hpp"
 #include "traces/trace_dump.hpp"
@@ -56,7 +57,7 @@ TEST_CASE("Same events give the same bytes", "[trace]") {
 
 TEST_CASE("A file trace equals the in-memory trace", "[trace]") {
   const std::string path =
-      (std::filesystem::temp_directory_path() / "aerov_trace_roundtrip.trace").string();
+      (std::filesystem::temp_directory_path() / ("aerov_trace_roundtrip_" + std::to_string(::getpid()) + ".trace")).string();
   {
     TraceWriter w(path, sample_provenance());
     for (const Event& e : every_kind()) w.write(e);
@@ -168,7 +169,7 @@ TEST_CASE("Varints use the one minimal LEB128 encoding", "[trace]") {
 
 TEST_CASE("A file trace larger than the write chunk reads back whole", "[trace]") {
   const std::string path =
-      (std::filesystem::temp_directory_path() / "aerov_trace_large.trace").string();
+      (std::filesystem::temp_directory_path() / ("aerov_trace_large_" + std::to_string(::getpid()) + ".trace")).string();
   std::vector<Event> events;
   for (uint64_t i = 0; i < 64; ++i) {
     events.push_back(make::dma_write(i * 100, 0, 0x100000 + i * 4096, pattern(4096, uint8_t(i))));
