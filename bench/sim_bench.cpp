@@ -6,7 +6,8 @@
 // (doorbells served, interrupts taken, submissions, backend ticks, ...) per
 // CPU second. Seeds vary per iteration, as a sweep would.
 // Replay/<scenario>: one iteration = replaying a run recorded once in
-// setup (30 operations) against a fresh device model; events_per_second =
+// setup (2000 operations, the default run length) against a fresh device
+// model, machine set-up included; events_per_second =
 // trace events replayed per CPU second.
 // Baseline_EventQueue: schedule + run of an empty event on model/sim's
 // EventQueue, the floor under every simulated event. Baseline_TraceRead:
@@ -49,7 +50,7 @@ aerov::traces::Trace recorded(const std::string& scenario, std::vector<uint8_t>*
   aerov::sim::RunOptions o;
   o.scenario = scenario;
   o.seed = 43;
-  o.steps = 30;
+  o.steps = 2000;
   // Unique per process: CTest may run the smoke and compare tests at once.
   o.record = (std::filesystem::temp_directory_path() /
               ("aerov_bench_" + scenario + "_" + std::to_string(::getpid()) + ".trace"))

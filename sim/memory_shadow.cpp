@@ -1,5 +1,6 @@
 #include "sim/memory_shadow.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -12,61 +13,147 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
   for (const auto& [gpa, end] : ranges_) {
     const uint8_t* p = memory_.translate(gpa, end - gpa);
     if (p == nullptr) throw std::runtime_error("memory shadow: range is not guest RAM");
-    copies_.emplace_back(p, p + (end - gpa));
+    const size_t blocks = (end - gpa + kBlock - 1) / kBlock;
+    copies_.push_back(Copy{gpa, std::vector<uint8_t>(p, p + (end - gpa)),
+                           std::vector<uint64_t>(blocks), std::vector<uint8_t>(blocks, 1)});
+  }
+}
+
+namespace {
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// True when some byte of v is zero (the classic bit trick).
+bool has_zero_byte(uint64_t v) {
+  return ((v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull) != 0;
+}
+
+// A block's hash: FNV-1a 64 taken over 64-bit words instead of bytes
+// (8 times fewer multiplies), each word read little-endian; a last partial
+// word is zero-padded.
+uint64_t block_hash(const uint8_t* p, size_t n) {
+  uint64_t h = traces::kFnvOffset;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = 0;
+    for (int b = 7; b >= 0; --b) w = (w << 8) | p[i + static_cast<size_t>(b)];
+    h = (h ^ w) * 0x100000001b3ull;
+  }
+  if (i < n) {
+    uint64_t w = 0;
+    for (size_t b = n; b-- > i;) w = (w << 8) | p[b];
+    h = (h ^ w) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const Change& change) {
+  const size_t at = block * kBlock;
+  const size_t end = at + std::min(kBlock, c.bytes.size() - at);
+  uint8_t* copy = c.bytes.data();
+  if (std::memcmp(live + at, copy + at, end - at) == 0) return;
+  c.stale[block] = 1;
+  size_t i = at;
+  while (i < end) {
+    if (live[i] == copy[i]) {
+      ++i;
+      continue;
+    }
+    // The run: from i to just after the last differing byte before 16
+    // equal bytes in a row (or the block's end). Whole words that differ
+    // in every byte, or in none, are stepped over at once.
+    constexpr size_t kGap = 16;
+    size_t j = i;
+    size_t same = 0;
+    size_t k = i;
+    while (k < end && same < kGap) {
+      if (k + 8 <= end) {
+        const uint64_t x = load64(live + k) ^ load64(copy + k);
+        if (x == 0) {
+          same += 8;
+          k += 8;
+          continue;
+        }
+        if (!has_zero_byte(x)) {
+          same = 0;
+          k += 8;
+          j = k;
+          continue;
+        }
+      }
+      if (live[k] != copy[k]) {
+        j = k + 1;
+        same = 0;
+      } else {
+        ++same;
+      }
+      ++k;
+    }
+    std::memcpy(copy + i, live + i, j - i);
+    change(c.base + i, std::span<const uint8_t>(live + i, j - i));
+    i = j;
   }
 }
 
 void MemoryShadow::sync(const Change& change) {
-  constexpr size_t kBlock = 4096;
-  for (size_t r = 0; r < ranges_.size(); ++r) {
-    const uint64_t base = ranges_[r].first;
-    std::vector<uint8_t>& copy = copies_[r];
-    const uint8_t* live = memory_.translate(base, copy.size());
-    for (size_t at = 0; at < copy.size(); at += kBlock) {
-      const size_t n = std::min(kBlock, copy.size() - at);
-      if (std::memcmp(live + at, copy.data() + at, n) == 0) continue;
-      // Runs of differing bytes inside the block (a run may end at its edge).
-      size_t i = at;
-      while (i < at + n) {
-        if (live[i] == copy[i]) {
-          ++i;
-          continue;
-        }
-        // A run ends after kGap equal bytes, so random data (where bytes
-        // match by chance) still makes few, long runs.
-        constexpr size_t kGap = 16;
-        size_t j = i;
-        size_t same = 0;
-        for (size_t k = i; k < at + n && same < kGap; ++k) {
-          if (live[k] != copy[k]) {
-            j = k + 1;
-            same = 0;
-          } else {
-            ++same;
-          }
-        }
-        std::memcpy(copy.data() + i, live + i, j - i);
-        change(base + i, std::span<const uint8_t>(live + i, j - i));
-        i = j;
+  for (Copy& c : copies_) {
+    const uint8_t* live = memory_.translate(c.base, c.bytes.size());
+    for (size_t b = 0; b < c.stale.size(); ++b) sync_block(c, live, b, change);
+  }
+}
+
+void MemoryShadow::sync_pages(std::span<const uint64_t> pages, const Change& change) {
+  constexpr uint64_t kPage = model::GuestMemory::kPageSize;
+  for (Copy& c : copies_) {
+    const uint64_t end = c.base + c.bytes.size();
+    const uint8_t* live = memory_.translate(c.base, c.bytes.size());
+    size_t next = 0;  // first block not yet looked at: keeps address order, no repeats
+    for (const uint64_t page : pages) {
+      const uint64_t lo = std::max(page * kPage, c.base);
+      const uint64_t hi = std::min(page * kPage + kPage, end);
+      if (lo >= hi) continue;
+      const size_t last = static_cast<size_t>((hi - 1 - c.base) / kBlock);
+      for (size_t b = std::max(next, static_cast<size_t>((lo - c.base) / kBlock)); b <= last; ++b) {
+        sync_block(c, live, b, change);
       }
+      next = std::max(next, last + 1);
     }
   }
 }
 
 void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes) {
   memory.write(gpa, bytes.data(), bytes.size());
-  for (size_t r = 0; r < ranges_.size(); ++r) {
-    const auto [lo, hi] = ranges_[r];
-    for (size_t i = 0; i < bytes.size(); ++i) {
-      const uint64_t a = gpa + i;
-      if (a >= lo && a < hi) copies_[r][a - lo] = bytes[i];
-    }
+  const uint64_t end = gpa + bytes.size();
+  for (Copy& c : copies_) {
+    const uint64_t lo = std::max(gpa, c.base);
+    const uint64_t hi = std::min(end, c.base + c.bytes.size());
+    if (lo >= hi) continue;
+    std::memcpy(c.bytes.data() + (lo - c.base), bytes.data() + (lo - gpa), hi - lo);
+    for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
   }
 }
 
-uint64_t MemoryShadow::hash() const {
+uint64_t MemoryShadow::hash() {
   uint64_t h = traces::kFnvOffset;
-  for (const auto& c : copies_) h = traces::fnv1a64(c, h);
+  for (Copy& c : copies_) {
+    for (size_t b = 0; b < c.stale.size(); ++b) {
+      if (c.stale[b] != 0) {
+        const size_t at = b * kBlock;
+        const size_t n = std::min(kBlock, c.bytes.size() - at);
+        c.block_hash[b] = block_hash(c.bytes.data() + at, n);
+        c.stale[b] = 0;
+      }
+      uint8_t le[8];
+      for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(c.block_hash[b] >> (8 * i));
+      h = traces::fnv1a64(le, h);
+    }
+  }
   return h;
 }
 

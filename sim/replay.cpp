@@ -131,6 +131,7 @@ class Replayer {
     };
     machine_.intx.set_sink(
         [this](bool level) { generated_.push_back(make::intx(0, 0, level ? 1 : 0)); });
+    machine_.memory.set_dirty_logging(true);
     try {
       shadow_.emplace(machine_.memory, ranges);
     } catch (const std::exception& e) {
@@ -214,8 +215,8 @@ class Replayer {
         return known || diverge(i, &e, nullptr, "a host_input this device stack does not know");
       }
       case EventKind::kStateHash:
-        if (shadow_->hash() != e.u(0)) {
-          const Event got = make::state_hash(e.time_cycles, shadow_->hash());
+        if (const uint64_t h = shadow_->hash(); h != e.u(0)) {
+          const Event got = make::state_hash(e.time_cycles, h);
           return diverge(i, &e, &got, "guest memory differs from the recording");
         }
         return true;
@@ -224,8 +225,11 @@ class Replayer {
     }
   }
 
+  // Only pages the device model wrote (the memory's dirty log) can differ
+  // from the shadow: mem_write events go to both.
   void device_changes() {
-    shadow_->sync([this](uint64_t gpa, std::span<const uint8_t> bytes) {
+    const std::vector<uint64_t> pages = machine_.memory.take_dirty_pages();
+    shadow_->sync_pages(pages, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
       generated_.push_back(make::dma_write(0, 0, gpa, bytes));
     });
   }

@@ -108,9 +108,26 @@ MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
 
 MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
   const auto* in = static_cast<const uint8_t*>(src);
-  return for_each_piece(gpa, len, [in](uint8_t* host, uint64_t done, uint64_t n) {
+  const MemError e = for_each_piece(gpa, len, [in](uint8_t* host, uint64_t done, uint64_t n) {
     std::memcpy(host, in + done, n);
   });
+  if (e == MemError::kOk) note_write(gpa, len);
+  return e;
+}
+
+void GuestMemory::log_pages(uint64_t gpa, uint64_t len) {
+  const uint64_t last = (len - 1 > ~uint64_t{0} - gpa) ? ~uint64_t{0} : gpa + (len - 1);
+  for (uint64_t page = gpa / kPageSize; page <= last / kPageSize; ++page) {
+    if (dirty_pages_.empty() || dirty_pages_.back() != page) dirty_pages_.push_back(page);
+  }
+}
+
+std::vector<uint64_t> GuestMemory::take_dirty_pages() {
+  std::vector<uint64_t> pages;
+  pages.swap(dirty_pages_);
+  std::sort(pages.begin(), pages.end());
+  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+  return pages;
 }
 
 }  // namespace aerov::model

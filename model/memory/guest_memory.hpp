@@ -57,6 +57,18 @@ class GuestMemory {
   template <typename T>
   MemError write_obj(uint64_t gpa, const T& v) { return write(gpa, &v, sizeof(T)); }
 
+  // Dirty log, as a VMM keeps one for live migration: while enabled, every
+  // page written through write() or reported by note_write() is logged.
+  // Device models that write guest RAM through translate() pointers call
+  // note_write() once the bytes are in place. take_dirty_pages() returns the
+  // logged page numbers (gpa / kPageSize), sorted and unique, and clears
+  // the log.
+  void set_dirty_logging(bool on) { dirty_logging_ = on; }
+  void note_write(uint64_t gpa, uint64_t len) {
+    if (dirty_logging_ && len != 0) log_pages(gpa, len);
+  }
+  std::vector<uint64_t> take_dirty_pages();
+
   struct Region {
     uint64_t gpa;
     uint64_t size;
@@ -71,7 +83,11 @@ class GuestMemory {
   template <typename Fn>
   MemError for_each_piece(uint64_t gpa, uint64_t len, Fn&& fn) const;
 
+  void log_pages(uint64_t gpa, uint64_t len);
+
   std::vector<Region> regions_;  // sorted by gpa, non-overlapping
+  bool dirty_logging_ = false;
+  std::vector<uint64_t> dirty_pages_;
 };
 
 }  // namespace aerov::model

@@ -238,6 +238,9 @@ bool DeviceQueue::push(uint16_t head, uint32_t len) {
   // Release: the element (and every buffer byte the device wrote before
   // calling push) is visible before the index that publishes it (VQ-6).
   store_release(&used_->idx, used_idx_);
+  mem_->note_write(cfg_.used + (reinterpret_cast<uint8_t*>(&e) - reinterpret_cast<uint8_t*>(used_)),
+                   sizeof(e));
+  mem_->note_write(cfg_.used, sizeof(VirtqUsedHeader));
   owned_[head] = 0;
   --in_flight_;
   return true;
@@ -261,6 +264,7 @@ bool DeviceQueue::should_interrupt() {
 void DeviceQueue::set_notify_suppressed(bool suppressed) {
   if (!configured_) return;
   store_relaxed(&used_->flags, suppressed ? kUsedFNoNotify : uint16_t{0});
+  mem_->note_write(cfg_.used, sizeof(used_->flags));
 }
 
 }  // namespace aerov::virtqueue

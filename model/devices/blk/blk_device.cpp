@@ -93,7 +93,10 @@ void BlkDevice::config_write(uint32_t, unsigned, uint64_t) {
   // Every field is read-only (no CONFIG_WCE, no writeback toggle).
 }
 
-void BlkDevice::activate(transport::DeviceTransport&) { active_ = true; }
+void BlkDevice::activate(transport::DeviceTransport& t) {
+  active_ = true;
+  memory_ = &t.memory();
+}
 
 void BlkDevice::reset() {
   // STAT-2: wait for every transfer the backend still owes, so nothing is
@@ -102,7 +105,14 @@ void BlkDevice::reset() {
   disk_.drain();
   for (int i = 0; i < 1024 && disk_.in_flight() != 0; ++i) disk_.poll(completions_);
   completions_.clear();
-  for (Request& r : requests_) r.stage = Stage::kFree;
+  for (Request& r : requests_) {
+    // Reads the backend finished during the drain did write guest memory.
+    if (memory_ != nullptr) {
+      for (const auto& [gpa, len] : r.written) memory_->note_write(gpa, len);
+    }
+    r.written.clear();
+    r.stage = Stage::kFree;
+  }
   in_flight_ = 0;
   waiting_flushes_ = 0;
   ++epoch_;
@@ -173,11 +183,13 @@ bool BlkDevice::start(const vq::DescChain& chain, transport::DeviceTransport& t)
       }
       if (!backends::valid_range(capacity(), header.sector, bytes)) return malformed();
       r.buffers.clear();
+      r.written.clear();
       for (size_t i = 1; i + 1 < segs.size(); ++i) {
         if (segs[i].len == 0) continue;  // never dereferenced (VQ-7 (b))
         if (!append_host_pieces(t.memory(), segs[i].addr, segs[i].len, r.buffers)) {
           return malformed();
         }
+        if (device_writes) r.written.emplace_back(segs[i].addr, segs[i].len);
       }
       r.type = header.type;
       r.seq = next_seq_++;
@@ -192,6 +204,7 @@ bool BlkDevice::start(const vq::DescChain& chain, transport::DeviceTransport& t)
       r.type = header.type;
       r.seq = next_seq_++;
       r.buffers.clear();
+      r.written.clear();
       r.stage = Stage::kWaitingForWrites;
       ++in_flight_;
       ++waiting_flushes_;
@@ -251,6 +264,8 @@ void BlkDevice::complete(uint16_t head, uint8_t status, transport::DeviceTranspo
   Request& r = requests_[head];
   // BLK-7: the status byte first; push() then publishes the used entry with
   // release ordering, and used.len is 0.
+  for (const auto& [gpa, len] : r.written) t.memory().note_write(gpa, len);
+  r.written.clear();
   t.memory().write(r.status_addr, &status, 1);
   t.queue(kRequestQueue).push(head, 0);
   if (r.stage != Stage::kFree) {

@@ -120,6 +120,9 @@ class BlkDevice final : public transport::VirtioDevice {
     uint64_t seq = 0;          // order in which requests were popped
     uint64_t status_addr = 0;
     std::vector<backends::DiskBuffer> buffers;  // guest RAM pieces, reused
+    // An IN request's data ranges: the backend writes them through host
+    // pointers, so completion reports them to the dirty log.
+    std::vector<std::pair<uint64_t, uint64_t>> written;  // (gpa, len)
   };
 
   // Serves one valid chain; returns true if it completed at once.
@@ -136,6 +139,7 @@ class BlkDevice final : public transport::VirtioDevice {
   backends::DiskBackend& disk_;
   uint32_t seg_max_;
   bool active_ = false;
+  model::GuestMemory* memory_ = nullptr;  // set at activate, for the dirty log at reset
   uint64_t epoch_ = 0;  // bumped by reset(): completions from before are stale
   uint64_t next_seq_ = 0;
   uint16_t in_flight_ = 0;
