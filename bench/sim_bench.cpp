@@ -117,8 +117,8 @@ void Baseline_TraceRead(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(Sim, blk, std::string("blk"))->ArgName("steps")->Arg(500)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(Sim, net, std::string("net"))->ArgName("steps")->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Sim, blk, std::string("blk"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Sim, net, std::string("net"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Replay, blk, std::string("blk"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Replay, net, std::string("net"))->Unit(benchmark::kMillisecond);
 BENCHMARK(Baseline_EventQueue);

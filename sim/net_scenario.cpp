@@ -15,6 +15,8 @@
 // the device accepted from the peer reached the driver or is counted by the
 // device as dropped (host queue overflow, reset).
 #include <array>
+#include <bit>
+#include <cstring>
 #include <deque>
 #include <vector>
 
@@ -39,9 +41,21 @@ constexpr uint32_t kPatternOffset = 22;
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr std::array<uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
-uint8_t pattern(uint64_t seq, uint32_t i) {
-  uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
-  return static_cast<uint8_t>((x ^ (x >> 29)) >> 17);
+// Frame `seq`'s payload from kPatternOffset on: 8 bytes per mix of (seq,
+// word), little-endian, cut at `length`.
+void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
+  static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
+  uint32_t i = kPatternOffset;
+  for (uint64_t w = 0; i < length; i += 8, ++w) {
+    uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    x *= 0x94D049BB133111EBull;
+    if (length - i >= 8) {
+      std::memcpy(frame + i, &x, 8);
+    } else {
+      std::memcpy(frame + i, &x, length - i);
+    }
+  }
 }
 
 struct Slot {
@@ -193,13 +207,18 @@ class NetScenario final : private model::backends::NetBackend {
     const uint64_t seq = next_seq_;
     if (lengths_.size() <= seq) lengths_.push_back(static_cast<uint32_t>(60 + work_.below(1514 - 60 + 1)));
     const uint32_t length = lengths_[seq];
-    std::vector<uint8_t> frame(length);
-    std::copy(kPeerMac.begin(), kPeerMac.end(), frame.begin());
-    std::copy(device_.mac().begin(), device_.mac().end(), frame.begin() + 6);
-    frame[12] = kEtherType >> 8;
-    frame[13] = kEtherType & 0xFF;
-    for (uint32_t i = 0; i < 8; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (8 * i));
-    for (uint32_t i = kPatternOffset; i < length; ++i) frame[i] = pattern(seq, i);
+    // Built once per sequence number: a refused frame is offered again.
+    std::vector<uint8_t>& frame = frame_;
+    if (frame_seq_ != seq) {
+      frame_seq_ = seq;
+      frame.resize(length);
+      std::copy(kPeerMac.begin(), kPeerMac.end(), frame.begin());
+      std::copy(device_.mac().begin(), device_.mac().end(), frame.begin() + 6);
+      frame[12] = kEtherType >> 8;
+      frame[13] = kEtherType & 0xFF;
+      for (uint32_t i = 0; i < 8; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (8 * i));
+      fill_pattern(seq, frame.data(), length);
+    }
     // 1..4 fragments, each at a random offset into the slot's buffer space.
     const auto pieces = static_cast<uint32_t>(1 + work_.below(4));
     slot->fragments.clear();
@@ -259,11 +278,14 @@ class NetScenario final : private model::backends::NetBackend {
       return m_.safety("received frame " + std::to_string(seq) + " of length " +
                           std::to_string(length) + " was never sent so");
     }
-    for (uint32_t i = kPatternOffset; i < length; ++i) {
-      if (frame[i] != pattern(seq, i)) {
-        return m_.safety("received frame " + std::to_string(seq) + " corrupted at byte " +
-                            std::to_string(i));
-      }
+    expected_.resize(length);
+    fill_pattern(seq, expected_.data(), length);
+    if (std::memcmp(frame + kPatternOffset, expected_.data() + kPatternOffset,
+                    length - kPatternOffset) != 0) {
+      uint32_t i = kPatternOffset;
+      while (frame[i] == expected_[i]) ++i;
+      return m_.safety("received frame " + std::to_string(seq) + " corrupted at byte " +
+                          std::to_string(i));
     }
     if (seen_.size() <= seq) seen_.resize(seq + 1, false);
     if (seen_[seq] && core_.counters().reissued == 0) {
@@ -295,6 +317,9 @@ class NetScenario final : private model::backends::NetBackend {
   std::array<Slot, kSlots> slots_{};
   std::vector<uint32_t> lengths_;  // by sequence number
   std::vector<bool> seen_;
+  std::vector<uint8_t> expected_;  // scratch: the payload a received frame must carry
+  std::vector<uint8_t> frame_;     // the frame of sequence number frame_seq_
+  uint64_t frame_seq_ = ~uint64_t{0};
   uint64_t next_seq_ = 0;
   uint64_t accepted_ = 0;
   uint64_t tx_in_flight_ = 0;

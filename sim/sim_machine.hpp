@@ -50,23 +50,30 @@ struct SafetyFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Incremental 64-bit FNV-1a: stable across compilers and runs.
+// Incremental hash in the style of FNV-1a, one step per 64-bit word:
+// stable across compilers and runs.
 class Hash {
  public:
-  void add(uint64_t v) {
-    for (int i = 0; i < 8; ++i) byte(static_cast<uint8_t>(v >> (8 * i)));
-  }
+  // One FNV step per 64-bit value (not per byte): same result everywhere.
+  void add(uint64_t v) { h_ = (h_ ^ v) * 0x100000001b3ull; }
   void add(std::string_view s) {
-    for (char c : s) byte(static_cast<uint8_t>(c));
-    add(s.size());
+    add_bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   }
+  // Little-endian 64-bit words, the last one zero-padded, then the length.
   void add_bytes(const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) byte(p[i]);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) add(word(p + i, 8));
+    if (i < n) add(word(p + i, n - i));
+    add(n);
   }
   uint64_t value() const { return h_; }
 
  private:
-  void byte(uint8_t b) { h_ = (h_ ^ b) * 0x100000001b3ull; }
+  static uint64_t word(const uint8_t* p, size_t n) {
+    uint64_t w = 0;
+    for (size_t b = n; b-- > 0;) w = (w << 8) | p[b];
+    return w;
+  }
   uint64_t h_ = 0xcbf29ce484222325ull;
 };
 

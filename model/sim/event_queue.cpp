@@ -1,5 +1,7 @@
 #include "model/sim/event_queue.hpp"
 
+#include <algorithm>
+
 namespace aerov::model::sim {
 
 EventId EventQueue::schedule_at(Cycles when, Callback callback, std::string label) {
@@ -8,8 +10,17 @@ EventId EventQueue::schedule_at(Cycles when, Callback callback, std::string labe
     when = now_;
   }
   const EventId id = next_id_++;
-  live_.insert(id);
-  heap_.push(Event{when, id, std::move(callback), std::move(label)});
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(Slot{std::move(callback), std::move(label)});
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = Slot{std::move(callback), std::move(label)};
+  }
+  heap_.push_back(Key{when, id, slot});
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
   return id;
 }
 
@@ -20,28 +31,39 @@ EventId EventQueue::schedule_in(Cycles delay, Callback callback, std::string lab
 }
 
 bool EventQueue::cancel(EventId id) {
-  if (live_.erase(id) == 0) return false;  // unknown, already run or cancelled
-  cancelled_.insert(id);
-  return true;
+  // Rare: a linear look through the pending events is fine.
+  if (cancelled_.count(id) != 0) return false;
+  const bool pending = std::any_of(heap_.begin(), heap_.end(),
+                                   [id](const Key& k) { return k.id == id; });
+  if (pending) cancelled_.insert(id);
+  return pending;  // false: unknown, already run or cancelled
+}
+
+EventQueue::Key EventQueue::pop_top() {
+  std::pop_heap(heap_.begin(), heap_.end(), Later{});
+  const Key k = heap_.back();
+  heap_.pop_back();
+  free_slots_.push_back(k.slot);
+  return k;
 }
 
 void EventQueue::drop_cancelled_top() {
-  while (!heap_.empty()) {
-    auto it = cancelled_.find(heap_.top().id);
+  while (!cancelled_.empty() && !heap_.empty()) {
+    auto it = cancelled_.find(heap_.front().id);
     if (it == cancelled_.end()) return;
     cancelled_.erase(it);
-    heap_.pop();
+    slots_[pop_top().slot] = Slot{};
   }
 }
 
 bool EventQueue::run_next() {
   drop_cancelled_top();
   if (heap_.empty()) return false;
-  // Move the event out before running it: the callback may schedule more.
-  Event e = std::move(const_cast<Event&>(heap_.top()));
-  heap_.pop();
-  live_.erase(e.id);
-  now_ = e.when;
+  const Key k = pop_top();
+  // Move the callback out before running it: it may schedule more (and
+  // reuse its slot).
+  Slot e = std::move(slots_[k.slot]);
+  now_ = k.when;
   current_label_ = std::move(e.label);
   ++events_run_;
   e.callback();
@@ -53,7 +75,7 @@ size_t EventQueue::run_until(Cycles deadline, size_t max_events) {
   size_t ran = 0;
   while (ran < max_events) {
     drop_cancelled_top();
-    if (heap_.empty() || heap_.top().when > deadline) break;
+    if (heap_.empty() || heap_.front().when > deadline) break;
     run_next();
     ++ran;
   }

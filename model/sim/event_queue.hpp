@@ -6,8 +6,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <queue>
-#include <set>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -36,29 +35,35 @@ class EventQueue {
   // number of events run.
   size_t run_until(Cycles deadline, size_t max_events);
 
-  size_t pending() const { return live_.size(); }
+  size_t pending() const { return heap_.size() - cancelled_.size(); }
   uint64_t events_run() const { return events_run_; }
   uint64_t late_events() const { return late_events_; }
   // Label of the event running now (for traces and failure messages).
   const std::string& current_label() const { return current_label_; }
 
  private:
-  struct Event {
+  // The heap holds small keys; callbacks and labels stay put in slots_.
+  struct Key {
     Cycles when;
     EventId id;
-    Callback callback;
-    std::string label;
+    uint32_t slot;
   };
   struct Later {
-    bool operator()(const Event& a, const Event& b) const {
+    bool operator()(const Key& a, const Key& b) const {
       return a.when != b.when ? a.when > b.when : a.id > b.id;
     }
   };
+  struct Slot {
+    Callback callback;
+    std::string label;
+  };
   void drop_cancelled_top();
+  Key pop_top();
 
-  std::priority_queue<Event, std::vector<Event>, Later> heap_;
-  std::set<EventId> live_;       // scheduled, not yet run or cancelled
-  std::set<EventId> cancelled_;  // still in heap_, dropped when they reach the top
+  std::vector<Key> heap_;                  // a binary heap under Later
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_set<EventId> cancelled_;  // still in heap_, dropped when they reach the top
   Cycles now_ = 0;
   EventId next_id_ = 0;
   uint64_t events_run_ = 0;
