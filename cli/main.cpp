@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   auto* rules_cmd = app.add_subcommand("rules", "List the contract's rule IDs");
   aerov::cli::add_trace_command(app);
-  aerov::cli::add_trace_pcap_command(*app.get_subcommand("trace"));
+  aerov::cli::add_trace_sim_commands(*app.get_subcommand("trace"));
   const auto run_sim = aerov::cli::add_sim_command(app);
   const auto run_replay = aerov::cli::add_replay_command(app);
 

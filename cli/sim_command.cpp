@@ -8,7 +8,9 @@
 #include "sim/mutants.hpp"
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
+#include "sim/trace_minimize.hpp"
 #include "sim/trace_pcap.hpp"
+#include "traces/trace_writer.hpp"
 #include "traces/trace_reader.hpp"
 
 namespace aerov::cli {
@@ -159,7 +161,7 @@ std::function<int()> add_replay_command(CLI::App& app) {
   };
 }
 
-void add_trace_pcap_command(CLI::App& trace) {
+void add_trace_sim_commands(CLI::App& trace) {
   auto paths = std::make_shared<std::pair<std::string, std::string>>();
   auto* cmd = trace.add_subcommand(
       "pcap", "Write the net frames of a recorded run as a pcap capture (exit 2 bad input)");
@@ -184,6 +186,39 @@ void add_trace_pcap_command(CLI::App& trace) {
                   << " frames received\n";
       }
     }
+    throw CLI::RuntimeError(code);
+  });
+
+  auto minimize_paths = std::make_shared<std::pair<std::string, std::string>>();
+  auto* min = trace.add_subcommand(
+      "minimize", "Cut a divergent trace to the fewest driver actions that still diverge the same "
+                  "way (exit 0 written, 1 nothing to minimize, 2 bad input)");
+  min->add_option("trace", minimize_paths->first, "Trace whose replay diverges")->required();
+  min->add_option("out", minimize_paths->second, "Minimized trace to write")->required();
+  min->callback([minimize_paths] {
+    int code = 0;
+    const traces::ReadResult read = traces::read_trace_file(minimize_paths->first);
+    if (!read.ok()) {
+      std::cerr << "aero-virtio: " << minimize_paths->first << ": " << read.error->message << "\n";
+      throw CLI::RuntimeError(2);
+    }
+    const sim::MinimizeResult m = sim::minimize(read.trace);
+    if (!m.ok) {
+      std::cerr << "aero-virtio: " << minimize_paths->first << ": " << m.message << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    try {
+      traces::TraceWriter w(minimize_paths->second, m.trace.provenance, m.trace.table);
+      for (const traces::Event& e : m.trace.events) w.write(e);
+      w.finish();
+    } catch (const std::exception& e) {
+      std::cerr << "aero-virtio: " << e.what() << "\n";
+      throw CLI::RuntimeError(2);
+    }
+    std::cout << minimize_paths->second << ": " << m.actions_after << " of " << m.actions_before
+              << " driver actions kept (" << m.trace.events.size() << " events, " << m.replays
+              << " replays" << (m.budget_exhausted ? ", replay budget exhausted: not minimal" : "")
+              << "); still diverges: " << m.message << "\n";
     throw CLI::RuntimeError(code);
   });
 }

@@ -16,8 +16,9 @@ std::function<int()> add_sim_command(CLI::App& app);
 // recorded trace (exit 0 same behaviour, 1 divergence, 2 unusable trace).
 std::function<int()> add_replay_command(CLI::App& app);
 
-// `aero-virtio trace pcap <trace> <out.pcap>`: the run's net frames as a
-// capture (added under the existing `trace` subcommand).
-void add_trace_pcap_command(CLI::App& trace);
+// Under the existing `trace` subcommand: `trace pcap <trace> <out.pcap>`
+// (the run's net frames as a capture) and `trace minimize <trace> <out>`
+// (delta debugging of a divergent trace, sim/trace_minimize.hpp).
+void add_trace_sim_commands(CLI::App& trace);
 
 }  // namespace aerov::cli
