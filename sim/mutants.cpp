@@ -8,25 +8,33 @@ std::string_view to_string(Mutant m) {
     case Mutant::kDiskHidesErrors: return "disk-hides-errors";
     case Mutant::kDeadAfterReset: return "dead-after-reset";
     case Mutant::kAssumesFifoBackend: return "assumes-fifo-backend";
+    case Mutant::kEmptyKickIsError: return "empty-kick-is-error";
   }
   return "unknown";
 }
 
 const std::vector<std::string>& mutant_names() {
   static const std::vector<std::string> names = {"none", "disk-hides-errors", "dead-after-reset",
-                                                 "assumes-fifo-backend"};
+                                                 "assumes-fifo-backend", "empty-kick-is-error"};
   return names;
 }
 
 bool parse_mutant(std::string_view name, Mutant* out) {
   for (Mutant m : {Mutant::kNone, Mutant::kDiskHidesErrors, Mutant::kDeadAfterReset,
-                   Mutant::kAssumesFifoBackend}) {
+                   Mutant::kAssumesFifoBackend, Mutant::kEmptyKickIsError}) {
     if (to_string(m) == name) {
       *out = m;
       return true;
     }
   }
   return false;
+}
+
+transport::VirtioDevice& with_mutant(Mutant m, transport::VirtioDevice& device,
+                                     std::unique_ptr<transport::VirtioDevice>& holder) {
+  if (m == Mutant::kDeadAfterReset) holder = std::make_unique<DeadAfterResetDevice>(device);
+  if (m == Mutant::kEmptyKickIsError) holder = std::make_unique<EmptyKickIsErrorDevice>(device);
+  return holder ? *holder : device;
 }
 
 }  // namespace aerov::sim

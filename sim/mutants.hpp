@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,10 +28,14 @@ enum class Mutant : uint8_t {
   // Fault kind backend_latency: the device assumes its backend completes in
   // submission order and matches each completion to the oldest request.
   kAssumesFifoBackend,
+  // Fault kind spurious_doorbell: the device takes a doorbell that brings
+  // no new buffers for a broken ring and asks for a reset (STAT-4) instead
+  // of ignoring it.
+  kEmptyKickIsError,
 };
 
 std::string_view to_string(Mutant m);
-// "none", "disk-hides-errors", "dead-after-reset"; false for an unknown name.
+// "none", "disk-hides-errors", ...; false for an unknown name.
 bool parse_mutant(std::string_view name, Mutant* out);
 const std::vector<std::string>& mutant_names();
 
@@ -85,6 +90,24 @@ class FifoAssumingDisk final : public model::backends::DiskBackend {
  private:
   DiskBackend& inner_;
   std::vector<uint64_t> order_;
+};
+
+// The device a run uses: `device` itself, or the mutant decorating it (kept
+// in `holder`) for the mutants that are device decorators.
+transport::VirtioDevice& with_mutant(Mutant m, transport::VirtioDevice& device,
+                                     std::unique_ptr<transport::VirtioDevice>& holder);
+
+// kEmptyKickIsError.
+class EmptyKickIsErrorDevice final : public transport::ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (t.queue(q).configured() && t.queue(q).num_available() == 0) {
+      t.set_needs_reset();
+      return;
+    }
+    ForwardingDevice::queue_notify(q, t);
+  }
 };
 
 // kDeadAfterReset.

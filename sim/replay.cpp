@@ -108,10 +108,7 @@ class Replayer {
     } else {
       return fail("no device stack for scenario '" + p.scenario + "'");
     }
-    if (mutant == Mutant::kDeadAfterReset) {
-      ignoring_ = std::make_unique<DeadAfterResetDevice>(*device);
-      device = ignoring_.get();
-    }
+    device = &with_mutant(mutant, *device, mutant_);
     uint16_t msix_messages = 0;
     if (cfg.contains("msix_messages")) {
       if (!cfg["msix_messages"].is_number_unsigned() || cfg["msix_messages"].get<uint64_t>() > 4) {
@@ -260,7 +257,7 @@ class Replayer {
   std::optional<BlkStack> blk_;
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
-  std::unique_ptr<DeadAfterResetDevice> ignoring_;
+  std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;
   std::deque<Event> generated_;

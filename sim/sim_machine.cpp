@@ -44,12 +44,7 @@ SimMachine::~SimMachine() = default;
 
 void SimMachine::attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
                                Mutant mutant) {
-  transport::VirtioDevice* d = &device;
-  if (mutant == Mutant::kDeadAfterReset) {
-    mutant_ = std::make_unique<DeadAfterResetDevice>(device);
-    d = mutant_.get();
-  }
-  gate_ = std::make_unique<Gate>(*this, *d);
+  gate_ = std::make_unique<Gate>(*this, with_mutant(mutant, device, mutant_));
   serve_scheduled_.assign(device.num_queues(), false);
   if (msix_messages_ != 0) set_msix_vectors(4);
   attach(*gate_, spec);

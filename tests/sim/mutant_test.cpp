@@ -89,3 +89,18 @@ TEST_CASE("mutants: a device that assumes its backend completes in order is caug
   CHECK(s.result.outcome == Outcome::kSafety);
   CHECK(s.result.message.find("wrong data") != std::string::npos);
 }
+
+TEST_CASE("mutants: a device that takes an empty doorbell for a broken ring is caught "
+          "(spurious_doorbell)",
+          "[sim][NTF-3]") {
+  // net: the driver only kicks after posting buffers, so only the injected
+  // spurious doorbells reach the device with nothing new. (blk's folded
+  // doorbells already produce empty kicks without faults.)
+  const Sweep s = sweep("net", Mutant::kEmptyKickIsError, true, 60);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.faults.find("spurious_doorbell") != std::string::npos);
+  CHECK(s.result.message.find("reset the device") != std::string::npos);
+  CHECK_FALSE(sweep("net", Mutant::kEmptyKickIsError, false, 20).found);
+}
