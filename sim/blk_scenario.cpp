@@ -52,7 +52,7 @@ class BlkScenario {
         m_(SimMachineOptions{o.seed, o.faults,
                              {Fault::kBackendIoError, Fault::kBackendLatency, Fault::kIrqDelay,
                               Fault::kIrqCoalesce, Fault::kSpuriousIrq, Fault::kSpuriousDoorbell,
-                              Fault::kNeedsReset}}),
+                              Fault::kNeedsReset, Fault::kDriverReset}}),
         work_(m_.rng.stream("workload")),
         disk_seed_(m_.rng.stream("disk").next()),
         stack_(disk_seed_, o.mutant),
@@ -62,6 +62,7 @@ class BlkScenario {
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_driver_reset = [this] { core_.reset(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.may_reset = [this] { return progress_since_reset(); };
   }
@@ -319,7 +320,7 @@ class BlkScenario {
     }
     const auto& c = core_.counters();
     for (uint64_t v : {c.submitted, c.completed, c.parts_issued, c.kicks, c.interrupts, c.spurious,
-                       c.resets, c.reissued, c.io_errors}) {
+                       c.resets, c.os_resets, c.reissued, c.io_errors}) {
       state.add(v);
     }
     return m_.result(o, message, state.value(), completed_);

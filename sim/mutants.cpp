@@ -9,19 +9,22 @@ std::string_view to_string(Mutant m) {
     case Mutant::kDeadAfterReset: return "dead-after-reset";
     case Mutant::kAssumesFifoBackend: return "assumes-fifo-backend";
     case Mutant::kEmptyKickIsError: return "empty-kick-is-error";
+    case Mutant::kKeepsRequestsAcrossReset: return "keeps-requests-across-reset";
   }
   return "unknown";
 }
 
 const std::vector<std::string>& mutant_names() {
   static const std::vector<std::string> names = {"none", "disk-hides-errors", "dead-after-reset",
-                                                 "assumes-fifo-backend", "empty-kick-is-error"};
+                                                 "assumes-fifo-backend", "empty-kick-is-error",
+                                                 "keeps-requests-across-reset"};
   return names;
 }
 
 bool parse_mutant(std::string_view name, Mutant* out) {
   for (Mutant m : {Mutant::kNone, Mutant::kDiskHidesErrors, Mutant::kDeadAfterReset,
-                   Mutant::kAssumesFifoBackend, Mutant::kEmptyKickIsError}) {
+                   Mutant::kAssumesFifoBackend, Mutant::kEmptyKickIsError,
+                   Mutant::kKeepsRequestsAcrossReset}) {
     if (to_string(m) == name) {
       *out = m;
       return true;
@@ -34,6 +37,7 @@ transport::VirtioDevice& with_mutant(Mutant m, transport::VirtioDevice& device,
                                      std::unique_ptr<transport::VirtioDevice>& holder) {
   if (m == Mutant::kDeadAfterReset) holder = std::make_unique<DeadAfterResetDevice>(device);
   if (m == Mutant::kEmptyKickIsError) holder = std::make_unique<EmptyKickIsErrorDevice>(device);
+  if (m == Mutant::kKeepsRequestsAcrossReset) holder = std::make_unique<ResetIgnoringDevice>(device);
   return holder ? *holder : device;
 }
 

@@ -32,6 +32,10 @@ enum class Mutant : uint8_t {
   // no new buffers for a broken ring and asks for a reset (STAT-4) instead
   // of ignoring it.
   kEmptyKickIsError,
+  // Fault kind driver_reset: the device model ignores a reset of a running
+  // device (STAT-2): requests it had in flight live on and complete into
+  // the rings the driver sets up afterwards.
+  kKeepsRequestsAcrossReset,
 };
 
 std::string_view to_string(Mutant m);
@@ -108,6 +112,22 @@ class EmptyKickIsErrorDevice final : public transport::ForwardingDevice {
     }
     ForwardingDevice::queue_notify(q, t);
   }
+};
+
+// kKeepsRequestsAcrossReset.
+class ResetIgnoringDevice final : public transport::ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  void activate(transport::DeviceTransport& t) override {
+    active_ = true;
+    ForwardingDevice::activate(t);
+  }
+  void reset() override {
+    if (!active_) ForwardingDevice::reset();  // the driver's reset at init
+  }
+
+ private:
+  bool active_ = false;
 };
 
 // kDeadAfterReset.

@@ -73,7 +73,7 @@ class NetScenario final : private model::backends::NetBackend {
         m_(SimMachineOptions{o.seed, o.faults,
                              {Fault::kIrqDelay, Fault::kIrqCoalesce, Fault::kSpuriousIrq,
                               Fault::kSpuriousDoorbell, Fault::kNeedsReset, Fault::kPeerLoss,
-                              Fault::kPeerReorder}}),
+                              Fault::kPeerReorder, Fault::kDriverReset}}),
         work_(m_.rng.stream("workload")),
         stack_(static_cast<model::backends::NetBackend*>(this)),
         device_(stack_.device) {
@@ -84,6 +84,7 @@ class NetScenario final : private model::backends::NetBackend {
     };
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kSlotBytes);
     m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_driver_reset = [this] { core_.reset(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.may_reset = [this] {
       const uint64_t p = core_.counters().rx_frames + core_.counters().tx_completed;
@@ -298,7 +299,7 @@ class NetScenario final : private model::backends::NetBackend {
     Hash state;
     const auto& c = core_.counters();
     for (uint64_t v : {c.tx_frames, c.tx_bytes, c.tx_completed, c.rx_frames, c.rx_bytes, c.kicks,
-                       c.interrupts, c.spurious, c.resets, c.reissued, c.link_changes}) {
+                       c.interrupts, c.spurious, c.resets, c.os_resets, c.reissued, c.link_changes}) {
       state.add(v);
     }
     const auto& st = device_.stats();

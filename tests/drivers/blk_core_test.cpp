@@ -533,6 +533,37 @@ TEST_CASE("blk core: DEVICE_NEEDS_RESET mid-flight is recovered without loss or 
   CHECK(m.os->logged("needs reset"));
 }
 
+TEST_CASE("blk core: a reset the OS asks for loses and repeats nothing",
+          "[drivers][blk][STAT-2][STAT-3]") {
+  BlkMachineOptions o;
+  o.faulty = true;
+  o.faulty_options.seed = 78;
+  o.faulty_options.min_delay = 2;
+  o.faulty_options.max_delay = 40;
+  BlkMachine m(o);
+  Shadow shadow(o.disk_sectors);
+  for (int i = 0; i < 100; ++i) {
+    TestRequest& w = m.make(BlkOp::kWrite, static_cast<uint64_t>(i) * 4, {1024, 1024}, 500 + i);
+    submit_ok(m, w);
+    shadow.apply(w);
+  }
+  for (int i = 0; i < 10; ++i) m.function->process_queue(0);  // some finish, unharvested
+  const uint64_t done_before = m.core.counters().completed;
+  m.core.reset();
+  CHECK(m.core.counters().os_resets == 1);
+  CHECK(m.core.counters().resets == 0);  // not a recovery
+  CHECK(m.core.counters().completed >= done_before);
+  CHECK(m.core.ready());
+  m.service();
+  require_each_completed_once(m);
+  for (const auto& r : m.requests) CHECK(r.result == BlkResult::kSuccess);
+  TestRequest& f = m.make_flush();
+  submit_ok(m, f);
+  m.service();
+  CHECK(f.result == BlkResult::kSuccess);
+  CHECK(same(m.disk_bytes(0, 400), shadow.range(0, 400)));
+}
+
 TEST_CASE("blk core: NEEDS_RESET found by poll() is recovered too", "[drivers][blk][STAT-4]") {
   BlkMachineOptions o;
   o.faulty = true;

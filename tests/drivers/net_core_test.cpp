@@ -389,6 +389,32 @@ TEST_CASE("net core: DEVICE_NEEDS_RESET mid-flight reissues every frame exactly 
   CHECK(m.os->logged("needs reset"));
 }
 
+TEST_CASE("net core: a reset the OS asks for keeps received frames and reissues unsent ones",
+          "[drivers][net][STAT-2][STAT-3]") {
+  NetMachine m;
+  // A frame the device already received but the core has not taken yet.
+  REQUIRE(m.device->deliver(frame_bytes(80, 1)));
+  m.hold_tx(true);  // the device has not seen any of these
+  std::vector<std::vector<uint8_t>> expected;
+  for (int i = 0; i < 20; ++i) {
+    TestFrame& f = m.make(60 + i, {20, 0}, i);
+    transmit_ok(m, f);
+    expected.push_back(f.bytes);
+  }
+  m.hold_tx(false);
+  m.core.reset();
+  CHECK(m.core.counters().os_resets == 1);
+  CHECK(m.core.counters().resets == 0);
+  CHECK(m.core.counters().reissued == 20);
+  CHECK(same(m.received, {frame_bytes(80, 1)}));  // taken before the reset
+  m.service();
+  require_each_completed_once(m);
+  CHECK(same(m.sent, expected));
+  REQUIRE(m.device->deliver(frame_bytes(90, 2)));
+  m.service();
+  CHECK(same(m.received, {frame_bytes(80, 1), frame_bytes(90, 2)}));
+}
+
 TEST_CASE("net core: NEEDS_RESET found by poll() is recovered too", "[drivers][net][STAT-4]") {
   NetMachine m;
   m.function->set_needs_reset();

@@ -104,3 +104,13 @@ TEST_CASE("mutants: a device that takes an empty doorbell for a broken ring is c
   CHECK(s.result.message.find("reset the device") != std::string::npos);
   CHECK_FALSE(sweep("net", Mutant::kEmptyKickIsError, false, 20).found);
 }
+
+TEST_CASE("mutants: a device that keeps requests across a driver reset is caught (driver_reset)",
+          "[sim][STAT-2]") {
+  const Sweep s = sweep("blk", Mutant::kKeepsRequestsAcrossReset, true, 80);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.faults.find("driver_reset") != std::string::npos);
+  CHECK_FALSE(sweep("blk", Mutant::kKeepsRequestsAcrossReset, false, 20).found);
+}

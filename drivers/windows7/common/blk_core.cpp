@@ -516,6 +516,18 @@ void BlkCore::recover(const char* why) {
     fail_device();
     return;
   }
+  restart();
+}
+
+void BlkCore::reset() {
+  if (state_ != State::kRunning) return;
+  drain();
+  if (state_ != State::kRunning) return;
+  ++counters_.os_resets;
+  restart();
+}
+
+void BlkCore::restart() {
   const BlkError e = bring_up(false);
   if (e != BlkError::kNone) {
     log_event(*os_, LogLevel::kError, "blk: re-init failed", static_cast<uint64_t>(e),

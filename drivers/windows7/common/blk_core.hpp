@@ -120,6 +120,7 @@ struct BlkCounters {
   uint64_t spurious;         // interrupt() calls with ISR 0 (shared INTx)
   uint64_t config_changes;   // config interrupts without NEEDS_RESET
   uint64_t resets;           // recoveries (STAT-4, VQ-9)
+  uint64_t os_resets;        // reset() calls served
   uint64_t reissued;         // chains placed again after a reset
   uint64_t io_errors;        // parts completed IOERR
   uint64_t unsupported;      // parts completed UNSUPP
@@ -169,6 +170,11 @@ class BlkCore {
   // dump / polled mode, or a DPC after interrupt()); also recovers when the
   // device set DEVICE_NEEDS_RESET.
   void poll();
+  // The reset the OS asks for (StorPort HwStorResetBus): completes what the
+  // device finished, resets it, brings it up again in the same memory and
+  // reissues every request still outstanding, so none is lost or completed
+  // twice. Counted in os_resets, not resets. Ignored unless running.
+  void reset();
 
   bool ready() const { return state_ == State::kRunning; }
   bool failed() const { return state_ == State::kFailed; }
@@ -223,6 +229,7 @@ class BlkCore {
   bool service(const InterruptWork& work, uint64_t* counter);
   void config_change();
   void recover(const char* why);
+  void restart();
   void fail_device();
 
   OsServices* os_ = nullptr;

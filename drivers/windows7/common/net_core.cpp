@@ -406,6 +406,18 @@ void NetCore::recover(const char* why) {
     fail_device();
     return;
   }
+  restart();
+}
+
+void NetCore::reset() {
+  if (state_ != State::kRunning) return;
+  harvest();
+  if (state_ != State::kRunning) return;
+  ++counters_.os_resets;
+  restart();
+}
+
+void NetCore::restart() {
   const bool was_up = link_up_;
   const NetError e = bring_up(false);
   if (e != NetError::kNone) {

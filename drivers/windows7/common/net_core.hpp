@@ -118,6 +118,7 @@ struct NetCounters {
   uint64_t link_changes;         // link callback calls
   uint64_t config_changes;       // config interrupts without NEEDS_RESET
   uint64_t resets;               // recoveries (STAT-4, VQ-9)
+  uint64_t os_resets;            // reset() calls served
   uint64_t reissued;             // TX chains placed again after a reset
 };
 
@@ -153,6 +154,11 @@ class NetCore {
   bool message_interrupt(uint16_t message);
   // Completes whatever the device finished without looking at ISR.
   void poll();
+  // The reset the OS asks for (NDIS MiniportResetEx): takes what the device
+  // completed (received frames go up), resets it, brings it up again in the
+  // same memory, reposts every receive buffer and reissues every frame not
+  // yet sent. Counted in os_resets, not resets. Ignored unless running.
+  void reset();
 
   bool ready() const { return state_ == State::kRunning; }
   bool failed() const { return state_ == State::kFailed; }
@@ -194,6 +200,7 @@ class NetCore {
   bool service(const InterruptWork& work, uint64_t* counter);
   void config_changed();
   void recover(const char* why);
+  void restart();
   void fail_device();
 
   OsServices* os_ = nullptr;
