@@ -158,6 +158,11 @@ bool InputDevice::key(uint16_t code, bool pressed) {
 }
 
 bool InputDevice::mouse_move(int32_t dx, int32_t dy) {
+  if (kind_ != InputKind::kMouse) {
+    ++stats_.refused;
+    return false;
+  }
+  if (dx == 0 && dy == 0) return true;  // nothing moved: no batch
   Event e[2];
   size_t n = 0;
   if (dx != 0) e[n++] = Event{input::kEvRel, input::kRelX, static_cast<uint32_t>(dx)};
@@ -166,6 +171,11 @@ bool InputDevice::mouse_move(int32_t dx, int32_t dy) {
 }
 
 bool InputDevice::wheel(int32_t vertical, int32_t horizontal) {
+  if (kind_ != InputKind::kMouse) {
+    ++stats_.refused;
+    return false;
+  }
+  if (vertical == 0 && horizontal == 0) return true;
   Event e[2];
   size_t n = 0;
   if (vertical != 0) e[n++] = Event{input::kEvRel, input::kRelWheel, static_cast<uint32_t>(vertical)};

@@ -115,7 +115,8 @@ class InputDevice final : public transport::VirtioDevice {
   // the function does not advertise, or a batch too long (counted).
   bool key(uint16_t code, bool pressed);             // keyboard keys, mouse buttons, BTN_TOUCH
   bool mouse_button(uint16_t button, bool pressed) { return key(button, pressed); }
-  bool mouse_move(int32_t dx, int32_t dy);           // zero components are left out
+  // Mouse only; zero components are left out, and all-zero queues nothing.
+  bool mouse_move(int32_t dx, int32_t dy);
   bool wheel(int32_t vertical, int32_t horizontal);  // REL_WHEEL, REL_HWHEEL
   bool tablet_position(int32_t x, int32_t y);        // clamped to ABS_INFO
   // Any advertised events, without SYN_REPORT (appended here); values are
