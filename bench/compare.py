@@ -107,43 +107,25 @@ def print_blk(cases, runs):
     return missing
 
 
-def print_net(cases, runs):
-    print(f"{'case':36} {'Mframes/s':>9} {'ns/frame':>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
+def print_per_copy(cases, runs, rate, size, unit):
+    """Cases paired with the memcpy of one item (`size` bytes): M<unit>s/s,
+    ns per item and how many bare copies of the item one costs."""
+    print(f"{'case':36} {'M' + unit + 's/s':>9} {'ns/' + unit:>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
     missing = 0
     for name in sorted(cases):
         b = cases[name]
-        fps = float(b.get("frames_per_second", 0.0))
-        ns = 1e9 / fps if fps > 0 else float("nan")
-        nbytes = int(round(float(b["frame_bytes"])))
+        ips = float(b.get(rate, 0.0))
+        ns = 1e9 / ips if ips > 0 else float("nan")
+        nbytes = int(round(float(b[size])))
         base_name = f"{MEMCPY}/bytes:{nbytes}"
         base = runs.get(base_name)
         if base is None:
-            print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
+            print(f"{name:36} {ips / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
             missing += 1
             continue
         bps = float(base.get("bytes_per_second", 0.0))
         copy_ns = nbytes / bps * 1e9 if bps > 0 else float("nan")
-        print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
-    return missing
-
-
-def print_input(cases, runs):
-    print(f"{'case':36} {'Mevents/s':>9} {'ns/event':>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
-    missing = 0
-    for name in sorted(cases):
-        b = cases[name]
-        eps = float(b.get("events_per_second", 0.0))
-        ns = 1e9 / eps if eps > 0 else float("nan")
-        nbytes = int(round(float(b["event_bytes"])))
-        base_name = f"{MEMCPY}/bytes:{nbytes}"
-        base = runs.get(base_name)
-        if base is None:
-            print(f"{name:36} {eps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
-            missing += 1
-            continue
-        bps = float(base.get("bytes_per_second", 0.0))
-        copy_ns = nbytes / bps * 1e9 if bps > 0 else float("nan")
-        print(f"{name:36} {eps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
+        print(f"{name:36} {ips / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
     return missing
 
 
@@ -196,9 +178,9 @@ def main(argv):
     if blk:
         missing += print_blk(blk, runs)
     if net:
-        missing += print_net(net, runs)
+        missing += print_per_copy(net, runs, "frames_per_second", "frame_bytes", "frame")
     if inp:
-        missing += print_input(inp, runs)
+        missing += print_per_copy(inp, runs, "events_per_second", "event_bytes", "event")
     if ev:
         missing += print_events(ev, runs)
     return 1 if missing else 0

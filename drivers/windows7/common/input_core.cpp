@@ -556,19 +556,23 @@ void InputCore::on_syn() {
       r[6] = static_cast<uint8_t>(v[3]);
       break;
     }
-    case InputKind::kTablet: {
+    case InputKind::kTablet:
       r[0] = buttons_;
-      for (int axis = 0; axis < 2; ++axis) {
-        const int64_t lo = abs_min_[axis];
-        const int64_t hi = abs_max_[axis];
-        int64_t scaled = 0;
-        if (hi > lo) scaled = (clamp64(abs_[axis], lo, hi) - lo) * kTabletMax / (hi - lo);
-        store_le(r + 1 + 2 * axis, static_cast<uint64_t>(scaled), 2);
-      }
+      store_position(r);
       break;
-    }
   }
   emit(r, report_bytes());
+}
+
+// INP-7: the raw position clamped into [min, max] and scaled to 0..32767
+// (0 when the device's range is empty), as le16 X and Y after the buttons.
+void InputCore::store_position(uint8_t* report) const {
+  for (int axis = 0; axis < 2; ++axis) {
+    const int64_t lo = abs_min_[axis];
+    const int64_t hi = abs_max_[axis];
+    const int64_t scaled = hi > lo ? (clamp64(abs_[axis], lo, hi) - lo) * kTabletMax / (hi - lo) : 0;
+    store_le(report + 1 + 2 * axis, static_cast<uint64_t>(scaled), 2);
+  }
 }
 
 void InputCore::emit(const uint8_t* report, uint32_t length) {
@@ -586,15 +590,7 @@ void InputCore::release_all() {
   dirty_ = false;
   if (!held) return;
   uint8_t r[kMaxReportBytes] = {};
-  if (kind_ == InputKind::kTablet) {
-    // Keep the pointer where it is: report the last position, no button.
-    for (int axis = 0; axis < 2; ++axis) {
-      const int64_t lo = abs_min_[axis];
-      const int64_t hi = abs_max_[axis];
-      const int64_t scaled = hi > lo ? (clamp64(abs_[axis], lo, hi) - lo) * kTabletMax / (hi - lo) : 0;
-      store_le(r + 1 + 2 * axis, static_cast<uint64_t>(scaled), 2);
-    }
-  }
+  if (kind_ == InputKind::kTablet) store_position(r);  // the pointer stays where it is
   emit(r, report_bytes());
 }
 

@@ -163,6 +163,7 @@ class InputCore {
   void on_event(uint16_t type, uint16_t code, uint32_t value);
   void on_key(uint16_t code, uint32_t value);
   void on_syn();
+  void store_position(uint8_t* report) const;
   void emit(const uint8_t* report, uint32_t length);
   void release_all();
   InputError send_leds();
