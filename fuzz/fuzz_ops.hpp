@@ -9,6 +9,7 @@
 #include "model/memory/guest_memory.hpp"
 #include "transport/device/virtio_device.hpp"
 #include "virtqueue/device/device_queue.hpp"
+#include "virtqueue/testing/ring_builder.hpp"
 
 namespace aerov::fuzz {
 
@@ -56,5 +57,29 @@ class TwoQueueTransport final : public transport::DeviceTransport {
   model::GuestMemory& mem_;
   virtqueue::DeviceQueue queues_[2];
 };
+
+// Ops 0..2 of the device fuzzers' scripts on two raw rings of `size`:
+//   0 DESC      q u8, index u16, addr_sel u8, addr u64, len u32, flags u16, next u16
+//   1 AVAIL     q u8, head u16             (make head available)
+//   2 AVAIL_IDX q u8, idx u16              (raw avail.idx write)
+// `address(addr_sel, addr)` gives the guest-physical address.
+template <typename AddressFn>
+void ring_op(uint8_t op, Reader& in, virtqueue::testing::RingBuilder* rings, uint16_t size,
+             AddressFn address) {
+  const uint8_t q = in.u8() & 1;
+  if (op == 0) {
+    const uint16_t index = in.u16();
+    const uint8_t sel = in.u8();
+    const uint64_t addr = address(sel, in.u64());
+    const uint32_t len = in.u32();
+    const uint16_t flags = in.u16();
+    const uint16_t next = in.u16();
+    rings[q].set_desc(index % size, addr, len, flags, next);
+  } else if (op == 1) {
+    rings[q].make_available(in.u16());
+  } else {
+    rings[q].set_avail_idx(in.u16());
+  }
+}
 
 }  // namespace aerov::fuzz

@@ -104,28 +104,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dev.on_events_pending = [&] { run(InputDevice::kEventQueue); };
 
   for (int op_count = 0; op_count < kMaxOps && !in.done(); ++op_count) {
-    switch (in.u8() % 11) {
-      case 0: {
-        const uint8_t q = in.u8() & 1;
-        const uint16_t index = in.u16();
-        const uint8_t sel = in.u8();
-        const uint64_t addr = address(sel, in.u64());
-        const uint32_t len = in.u32();
-        const uint16_t flags = in.u16();
-        const uint16_t next = in.u16();
-        rings[q].set_desc(index % kQueueSize, addr, len, flags, next);
+    const auto op = static_cast<uint8_t>(in.u8() % 11);
+    switch (op) {
+      case 0:
+      case 1:
+      case 2:
+        aerov::fuzz::ring_op(op, in, rings, kQueueSize, address);
         break;
-      }
-      case 1: {
-        const uint8_t q = in.u8() & 1;
-        rings[q].make_available(in.u16());
-        break;
-      }
-      case 2: {
-        const uint8_t q = in.u8() & 1;
-        rings[q].set_avail_idx(in.u16());
-        break;
-      }
       case 3:
         run(in.u8() & 1);
         break;
