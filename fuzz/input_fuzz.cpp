@@ -31,7 +31,9 @@
 // popped chain is completed at once); the backlog stays within 4096 events;
 // every queued event is delivered, dropped with its batch, dropped at reset
 // or still waiting; the config size is at most 128 and payload bytes past
-// it read 0; bytes past the 136-byte window read 0.
+// it read 0; bytes past the 136-byte window read 0. With AEROV_FUZZ_TRACE=1
+// the last line is the run's outcome (the device's counters), which
+// make_input_corpus.py --check --replay compares with each seed's intent.
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/fuzz_ops.hpp"
 #include <cstdint>
@@ -190,9 +192,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(dev.config_read(in::kConfigBytes, 8) == 0);
   }
   const aerov::model::devices::InputStats& s = dev.stats();
-  aerov::fuzz::trace("queued %llu delivered %llu dropped %llu refused %llu too_small %llu readable %llu "
-                     "chain_error %llu status %llu leds %llu ignored %llu bad %llu malformed %llu "
-                     "oversize %llu needs_reset %d",
+  aerov::fuzz::trace("outcome: queued=%llu delivered=%llu dropped=%llu refused=%llu too_small=%llu "
+                     "readable=%llu chain_error=%llu status=%llu leds=%llu ignored=%llu bad=%llu "
+                     "malformed=%llu oversize=%llu needs_reset=%d",
                      (unsigned long long)s.events_queued, (unsigned long long)s.events_delivered,
                      (unsigned long long)s.events_dropped, (unsigned long long)s.refused,
                      (unsigned long long)s.event_too_small, (unsigned long long)s.event_readable,

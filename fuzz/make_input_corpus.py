@@ -10,9 +10,17 @@ overflow, raw batches and a reset with events waiting. Deterministic: running
 it twice gives the same bytes.
 
   make_input_corpus.py [OUT_DIR]      (default: corpus/input next to this file)
+  make_input_corpus.py --check [--replay BIN] DIR
+
+--check fails when a committed seed differs from what this script makes;
+with --replay (the input_fuzz_replay binary) it also runs every seed with
+AEROV_FUZZ_TRACE=1 and fails when a seed no longer reaches the outcome it
+was written for (the device counters of the trace's `outcome:` line).
 """
+import argparse
 import os
 import struct
+import subprocess
 import sys
 
 EVQ, STQ = 0, 1
@@ -123,14 +131,94 @@ SEEDS = {
 }
 
 
+COUNTERS = ("queued", "delivered", "dropped", "refused", "too_small", "readable", "chain_error",
+            "status", "leds", "ignored", "bad", "malformed", "oversize", "needs_reset")
+
+
+def outcome(**nonzero):
+    """The trace's outcome line: every counter, 0 unless given."""
+    assert set(nonzero) <= set(COUNTERS), nonzero
+    return " ".join(f"{c}={nonzero.get(c, 0)}" for c in COUNTERS)
+
+
+# What each seed is for, as the device counts it.
+EXPECT = {
+    "backlog_overflow": outcome(queued=4480, delivered=32, dropped=384),
+    "config_selectors": outcome(),
+    "config_writes": outcome(),
+    "empty_input": outcome(),
+    "event_into_used_ring": outcome(queued=6, delivered=1),
+    "event_loop": outcome(queued=2, chain_error=1),
+    "event_outside_memory": outcome(queued=2, chain_error=1),
+    "event_readable": outcome(queued=2, delivered=2, readable=1),
+    "event_too_small": outcome(queued=2, delivered=2, too_small=1),
+    "event_zero_length": outcome(queued=6, delivered=1),
+    "eventq_avail_idx_jump": outcome(queued=2, needs_reset=1),
+    "keyboard_keys": outcome(queued=6, delivered=6),
+    "keyboard_refused_code": outcome(refused=4),
+    "mouse_moves": outcome(queued=8, delivered=8),
+    "raw_batches": outcome(queued=3, delivered=3, refused=2),
+    "reset_with_events_waiting": outcome(queued=6, delivered=2),
+    "statusq_avail_idx_jump": outcome(needs_reset=1),
+    "statusq_garbage": outcome(status=3, ignored=9, bad=1, malformed=1, oversize=1),
+    "statusq_leds": outcome(status=1, leds=5),
+    "statusq_loop": outcome(status=1, malformed=1),
+    "tablet_positions": outcome(queued=5, delivered=5),
+}
+
+
+def replay_outcome(binary, path):
+    env = dict(os.environ, AEROV_FUZZ_TRACE="1")
+    run = subprocess.run([binary, path], env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        return "replay failed (exit %d): %s" % (run.returncode, run.stderr.strip().splitlines()[-1:])
+    for line in run.stderr.splitlines():
+        if line.startswith("outcome: "):
+            return line[len("outcome: "):]
+    return "no 'outcome:' line in the trace"
+
+
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "input")
-    os.makedirs(out, exist_ok=True)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare instead of writing")
+    ap.add_argument("--replay", help="with --check: input_fuzz_replay to confirm outcomes")
+    ap.add_argument("dir", nargs="?", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "input"))
+    args = ap.parse_args()
+    if args.check:
+        # regress_* files are crashers added by hand: replayed by the corpus
+        # test, not generated here.
+        have = set(n for n in os.listdir(args.dir) if not n.startswith("regress_")) \
+            if os.path.isdir(args.dir) else set()
+        bad = sorted(have.symmetric_difference(SEEDS))
+        for name, data in sorted(SEEDS.items()):
+            path = os.path.join(args.dir, name)
+            if name in have and open(path, "rb").read() != data:
+                bad.append(name)
+        if bad:
+            print("make_input_corpus: out of date: " + ", ".join(bad) +
+                  " (run python3 fuzz/make_input_corpus.py)", file=sys.stderr)
+            return 1
+        if args.replay:
+            for name in sorted(SEEDS):
+                got = replay_outcome(args.replay, os.path.join(args.dir, name))
+                if got != EXPECT.get(name):
+                    bad.append("%s: got '%s', expected '%s'" % (name, got, EXPECT.get(name)))
+            if bad:
+                print("make_input_corpus: seeds missing their outcome:\n  " + "\n  ".join(bad),
+                      file=sys.stderr)
+                return 1
+        print("make_input_corpus: %d seeds up to date" % len(SEEDS))
+        return 0
+    os.makedirs(args.dir, exist_ok=True)
+    for name in os.listdir(args.dir):
+        if name not in SEEDS and not name.startswith("regress_"):
+            os.remove(os.path.join(args.dir, name))
     for name, data in sorted(SEEDS.items()):
-        with open(os.path.join(out, name), "wb") as f:
+        with open(os.path.join(args.dir, name), "wb") as f:
             f.write(data)
-    print(f"wrote {len(SEEDS)} seeds to {out}")
+    print(f"make_input_corpus: wrote {len(SEEDS)} seeds to {args.dir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
