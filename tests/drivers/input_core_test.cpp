@@ -254,6 +254,35 @@ class BlankConfig final : public transport::ForwardingDevice {
 };
 }  // namespace
 
+namespace {
+// Records the driver's lock depth at every device-config write.
+class LockWatch final : public transport::ForwardingDevice {
+ public:
+  using ForwardingDevice::ForwardingDevice;
+  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
+    depths.push_back(os == nullptr ? -1 : os->lock_depth());
+    ForwardingDevice::config_write(offset, width, value);
+  }
+  const drivers::host::ModelOsServices* os = nullptr;
+  std::vector<int> depths;
+};
+}  // namespace
+
+TEST_CASE("input core: selector writes and their reads run under the device lock", "[drivers][input][INP-2][CFG-1]") {
+  InputDevice dev({.kind = in::InputKind::kTablet});
+  LockWatch watch(dev);
+  CoreMachine m;
+  m.attach(watch, contract::kInput);
+  watch.os = &*m.os;
+  InputCore core;
+  auto cb = [](void*, const uint8_t*, uint32_t) {};
+  REQUIRE(core.init(*m.os, {cb, nullptr}) == InputError::kNone);
+  CHECK(core.kind() == in::InputKind::kTablet);
+  REQUIRE(watch.depths.size() >= 6);  // EV_BITS(EV_ABS), ABS_INFO x2: select + subsel each
+  for (int depth : watch.depths) CHECK(depth > 0);
+  CHECK(m.os->lock_depth() == 0);
+}
+
 TEST_CASE("input core: a device that advertises no known function is refused", "[drivers][input][INP-2][CAP-3]") {
   InputDevice dev;
   BlankConfig blank(dev);

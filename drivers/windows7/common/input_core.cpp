@@ -229,8 +229,10 @@ InputError InputCore::bring_up(bool first) {
   return InputError::kNone;
 }
 
-// INP-2: writes select and subsel, reads size (clamped to 128) and payload.
+// INP-2: writes select and subsel, reads size (clamped to 128) and payload,
+// under the device lock: a selector sequence must not interleave (CFG-1).
 bool InputCore::select(uint8_t sel, uint8_t subsel, uint8_t* payload, uint8_t* size) {
+  transport::PciLock lock(*os_);
   const transport::VirtioPciCaps& caps = driver_.caps();
   os_->mmio_write(caps.device.bar, caps.device.offset + in::kConfigSelect, 1, sel);
   os_->mmio_write(caps.device.bar, caps.device.offset + in::kConfigSubsel, 1, subsel);
@@ -269,6 +271,7 @@ InputError InputCore::read_config(InputKind* kind) {
     }
   }
   // Leave the window on an unused selector: nothing the device shows changes.
+  transport::PciLock lock(*os_);
   os_->mmio_write(driver_.caps().device.bar, driver_.caps().device.offset + in::kConfigSelect, 1,
                   in::kSelectUnset);
   return InputError::kNone;
