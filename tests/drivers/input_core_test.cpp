@@ -9,6 +9,7 @@
 #include <rapidcheck/catch.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -634,5 +635,161 @@ TEST_CASE("input core: random key sequences give the reports a model keyboard gi
         RC_ASSERT(m.reports.back() == want);
       }
     }
+  });
+}
+
+// ---- hostile device configuration and statusq ----------------------------------------
+
+namespace {
+
+// Lets a test change what the device's configuration window shows for a
+// selection, and hold statusq doorbells.
+class Twisted final : public transport::ForwardingDevice {
+ public:
+  using Patch = std::function<bool(uint8_t select, uint8_t subsel, uint32_t offset, uint64_t* value)>;
+  using ForwardingDevice::ForwardingDevice;
+  void config_write(uint32_t offset, unsigned width, uint64_t value) override {
+    for (unsigned i = 0; i < width; ++i) {
+      if (offset + i == in::kConfigSelect) select_ = static_cast<uint8_t>(value >> (8 * i));
+      if (offset + i == in::kConfigSubsel) subsel_ = static_cast<uint8_t>(value >> (8 * i));
+    }
+    ForwardingDevice::config_write(offset, width, value);
+  }
+  uint64_t config_read(uint32_t offset, unsigned width) override {
+    uint64_t v = ForwardingDevice::config_read(offset, width);
+    if (patch) patch(select_, subsel_, offset, &v);
+    return v;
+  }
+  void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
+    if (q == InputDevice::kStatusQueue && hold_status) {
+      ++held;
+      return;
+    }
+    ForwardingDevice::queue_notify(q, t);
+  }
+  Patch patch;
+  bool hold_status = false;
+  int held = 0;
+
+ private:
+  uint8_t select_ = 0;
+  uint8_t subsel_ = 0;
+};
+
+struct TwistedMachine {
+  explicit TwistedMachine(in::InputKind kind, Twisted::Patch patch = {})
+      : device({.kind = kind, .abs_min = 0, .abs_max = 1000}), twisted(device) {
+    twisted.patch = std::move(patch);
+    machine.attach(twisted, contract::kInput);
+    device.on_events_pending = [this] { machine.function->process_queue(InputDevice::kEventQueue); };
+  }
+  InputError init() { return core.init(*machine.os, {&TwistedMachine::on_report, this}); }
+  static void on_report(void* context, const uint8_t* r, uint32_t len) {
+    static_cast<TwistedMachine*>(context)->reports.emplace_back(r, r + len);
+  }
+  void service() {
+    for (int i = 0; i < 1000 && machine.intx.level(); ++i) core.interrupt();
+  }
+  InputDevice device;
+  Twisted twisted;
+  CoreMachine machine;
+  InputCore core;
+  std::vector<Bytes> reports;
+};
+
+}  // namespace
+
+TEST_CASE("input core: hostile configuration sizes and ranges", "[drivers][input][INP-2][INP-7]") {
+  SECTION("a size byte above 128 is clamped") {
+    TwistedMachine m(in::InputKind::kTablet, [](uint8_t, uint8_t, uint32_t off, uint64_t* v) {
+      if (off == in::kConfigSize) *v = 0xFF;
+      return true;
+    });
+    REQUIRE(m.init() == InputError::kNone);
+    CHECK(m.core.kind() == in::InputKind::kTablet);
+    CHECK((m.core.abs_min(0) == 0 && m.core.abs_max(0) == 1000));
+  }
+  SECTION("ABS_INFO shorter than min and max is refused") {
+    TwistedMachine m(in::InputKind::kTablet, [](uint8_t sel, uint8_t, uint32_t off, uint64_t* v) {
+      if (sel == in::kSelectAbsInfo && off == in::kConfigSize) *v = 4;
+      return true;
+    });
+    CHECK(m.init() == InputError::kUnsupported);
+    CHECK_FALSE(m.core.ready());
+  }
+  SECTION("min above max reports 0, never garbage") {
+    TwistedMachine m(in::InputKind::kTablet, [](uint8_t sel, uint8_t, uint32_t off, uint64_t* v) {
+      if (sel == in::kSelectAbsInfo && off == in::kConfigPayload) *v = 1000;      // min
+      if (sel == in::kSelectAbsInfo && off == in::kConfigPayload + 4) *v = 10;   // max
+      return true;
+    });
+    REQUIRE(m.init() == InputError::kNone);
+    m.device.tablet_position(500, 1000);
+    m.service();
+    REQUIRE(m.reports.size() == 1);
+    CHECK(m.reports[0] == Bytes{0, 0, 0, 0, 0});
+  }
+  SECTION("a device that turns into another function across a reset is failed") {
+    bool twist = false;
+    TwistedMachine m(in::InputKind::kTablet, [&twist](uint8_t sel, uint8_t subsel, uint32_t off, uint64_t* v) {
+      if (twist && sel == in::kSelectEvBits && subsel == in::kEvAbs && off >= in::kConfigSize) *v = 0;
+      return true;
+    });
+    REQUIRE(m.init() == InputError::kNone);
+    twist = true;
+    m.machine.function->set_needs_reset();
+    m.service();
+    CHECK(m.core.failed());
+    CHECK(m.core.counters().resets == 1);
+  }
+}
+
+TEST_CASE("input core: LED reports wait for statusq room, kBusy when it is full", "[drivers][input][INP-8]") {
+  TwistedMachine m(in::InputKind::kKeyboard);
+  REQUIRE(m.init() == InputError::kNone);
+  m.twisted.hold_status = true;
+  for (int i = 0; i < 64; ++i) REQUIRE(m.core.set_leds(static_cast<uint8_t>(i & 7)) == InputError::kNone);
+  CHECK(m.core.status_in_flight() == 64);
+  CHECK(m.core.set_leds(1) == InputError::kBusy);
+  CHECK(m.core.counters().led_busy == 1);
+  m.twisted.hold_status = false;
+  m.machine.function->process_queue(InputDevice::kStatusQueue);  // the held doorbells arrive
+  m.service();
+  CHECK(m.device.stats().status_buffers == 64);
+  CHECK(m.core.set_leds(5) == InputError::kNone);
+  m.service();
+  CHECK(m.device.led_state() == 5);
+  CHECK(m.core.status_in_flight() == 0);
+}
+
+// ---- scaling property --------------------------------------------------------------------
+
+TEST_CASE("input core: tablet scaling is monotonic, clamped and exact at the ends (property)", "[drivers][input][INP-7]") {
+  rc::prop("scaled = (clamp(v) - min) * 32767 / (max - min)", [] {
+    const auto lo = *rc::gen::inRange<int32_t>(-100000, 100000);
+    const auto span = *rc::gen::inRange<int32_t>(0, 200000);
+    const int32_t hi = lo + span;
+    InputMachine m(of_kind(in::InputKind::kTablet, lo, hi));
+    const Descriptor d = parse(in::InputKind::kTablet);
+    const Field* xy = find(d, 0x01, 0x30);
+    RC_ASSERT(xy != nullptr);
+    const auto a = *rc::gen::inRange<int32_t>(lo - 1000, hi + 1000);
+    const auto b = *rc::gen::inRange<int32_t>(lo - 1000, hi + 1000);
+    const in::Event pos[2] = {{in::kEvAbs, in::kAbsX, static_cast<uint32_t>(a)},
+                              {in::kEvAbs, in::kAbsY, static_cast<uint32_t>(b)}};
+    RC_ASSERT(m.device->inject(pos));
+    m.service();
+    RC_ASSERT(m.reports.size() == 1u);
+    const int64_t x = read_field(m.reports[0], *xy, 0);
+    const int64_t y = read_field(m.reports[0], *xy, 1);
+    auto expect = [&](int32_t v) -> int64_t {
+      if (span == 0) return 0;
+      const int64_t c = std::min<int64_t>(std::max<int64_t>(v, lo), hi);
+      return (c - lo) * 32767 / span;
+    };
+    RC_ASSERT(x == expect(a));
+    RC_ASSERT(y == expect(b));
+    RC_ASSERT((x >= 0 && x <= 32767 && y >= 0 && y <= 32767));
+    RC_ASSERT((a <= b) == (x <= y) || x == y);  // monotonic
   });
 }
