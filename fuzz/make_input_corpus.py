@@ -17,11 +17,11 @@ with --replay (the input_fuzz_replay binary) it also runs every seed with
 AEROV_FUZZ_TRACE=1 and fails when a seed no longer reaches the outcome it
 was written for (the device counters of the trace's `outcome:` line).
 """
-import argparse
 import os
 import struct
-import subprocess
 import sys
+
+import seed_corpus
 
 EVQ, STQ = 0, 1
 NEXT, WRITE = 1, 2
@@ -167,57 +167,10 @@ EXPECT = {
 }
 
 
-def replay_outcome(binary, path):
-    env = dict(os.environ, AEROV_FUZZ_TRACE="1")
-    run = subprocess.run([binary, path], env=env, capture_output=True, text=True)
-    if run.returncode != 0:
-        return "replay failed (exit %d): %s" % (run.returncode, run.stderr.strip().splitlines()[-1:])
-    for line in run.stderr.splitlines():
-        if line.startswith("outcome: "):
-            return line[len("outcome: "):]
-    return "no 'outcome:' line in the trace"
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare instead of writing")
-    ap.add_argument("--replay", help="with --check: input_fuzz_replay to confirm outcomes")
-    ap.add_argument("dir", nargs="?", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "input"))
-    args = ap.parse_args()
-    if args.check:
-        # regress_* files are crashers added by hand: replayed by the corpus
-        # test, not generated here.
-        have = set(n for n in os.listdir(args.dir) if not n.startswith("regress_")) \
-            if os.path.isdir(args.dir) else set()
-        bad = sorted(have.symmetric_difference(SEEDS))
-        for name, data in sorted(SEEDS.items()):
-            path = os.path.join(args.dir, name)
-            if name in have and open(path, "rb").read() != data:
-                bad.append(name)
-        if bad:
-            print("make_input_corpus: out of date: " + ", ".join(bad) +
-                  " (run python3 fuzz/make_input_corpus.py)", file=sys.stderr)
-            return 1
-        if args.replay:
-            for name in sorted(SEEDS):
-                got = replay_outcome(args.replay, os.path.join(args.dir, name))
-                if got != EXPECT.get(name):
-                    bad.append("%s: got '%s', expected '%s'" % (name, got, EXPECT.get(name)))
-            if bad:
-                print("make_input_corpus: seeds missing their outcome:\n  " + "\n  ".join(bad),
-                      file=sys.stderr)
-                return 1
-        print("make_input_corpus: %d seeds up to date" % len(SEEDS))
-        return 0
-    os.makedirs(args.dir, exist_ok=True)
-    for name in os.listdir(args.dir):
-        if name not in SEEDS and not name.startswith("regress_"):
-            os.remove(os.path.join(args.dir, name))
-    for name, data in sorted(SEEDS.items()):
-        with open(os.path.join(args.dir, name), "wb") as f:
-            f.write(data)
-    print(f"make_input_corpus: wrote {len(SEEDS)} seeds to {args.dir}")
-    return 0
+    here = os.path.dirname(os.path.abspath(__file__))
+    return seed_corpus.run("make_input_corpus", __doc__.splitlines()[0], SEEDS, EXPECT,
+                           os.path.join(here, "corpus", "input"), "outcome: ")
 
 
 if __name__ == "__main__":
