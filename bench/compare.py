@@ -19,6 +19,11 @@ are paired with Baseline_Memcpy/bytes:<frame_bytes>; printed are frames/s
 (round trips), ns per frame and the ratio ns per frame / ns per memcpy of
 one frame (how many bare copies of the frame one round trip costs).
 
+Input stack cases (aerov_bench_input_stack) carry an `event_bytes` counter
+and are paired with Baseline_Memcpy/bytes:<event_bytes>; printed are
+events/s, ns per event and the ratio ns per event / ns per memcpy of one
+event.
+
 Simulation cases (aerov_bench_sim) carry `sim_events` or `replay_events`
 and are paired with Baseline_EventQueue (an empty event's schedule + run)
 or Baseline_TraceRead (parsing the trace without replaying it); printed are
@@ -102,23 +107,25 @@ def print_blk(cases, runs):
     return missing
 
 
-def print_net(cases, runs):
-    print(f"{'case':36} {'Mframes/s':>9} {'ns/frame':>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
+def print_per_copy(cases, runs, rate, size, unit):
+    """Cases paired with the memcpy of one item (`size` bytes): M<unit>s/s,
+    ns per item and how many bare copies of the item one costs."""
+    print(f"{'case':36} {'M' + unit + 's/s':>9} {'ns/' + unit:>9}   {'baseline':26} {'ns/copy':>8} {'ratio':>8}")
     missing = 0
     for name in sorted(cases):
         b = cases[name]
-        fps = float(b.get("frames_per_second", 0.0))
-        ns = 1e9 / fps if fps > 0 else float("nan")
-        nbytes = int(round(float(b["frame_bytes"])))
+        ips = float(b.get(rate, 0.0))
+        ns = 1e9 / ips if ips > 0 else float("nan")
+        nbytes = int(round(float(b[size])))
         base_name = f"{MEMCPY}/bytes:{nbytes}"
         base = runs.get(base_name)
         if base is None:
-            print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
+            print(f"{name:36} {ips / 1e6:9.3f} {ns:9.1f}   {base_name:26} {'-':>8} {'-':>8}")
             missing += 1
             continue
         bps = float(base.get("bytes_per_second", 0.0))
         copy_ns = nbytes / bps * 1e9 if bps > 0 else float("nan")
-        print(f"{name:36} {fps / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
+        print(f"{name:36} {ips / 1e6:9.3f} {ns:9.1f}   {base_name:26} {copy_ns:8.2f} {ns / copy_ns:7.1f}x")
     return missing
 
 
@@ -158,8 +165,9 @@ def main(argv):
         return 1
     blk = {n: b for n, b in cases.items() if "request_bytes" in b}
     net = {n: b for n, b in cases.items() if "frame_bytes" in b}
+    inp = {n: b for n, b in cases.items() if "event_bytes" in b}
     ev = {n: b for n, b in cases.items() if "sim_events" in b or "replay_events" in b}
-    vq = {n: b for n, b in cases.items() if n not in blk and n not in net and n not in ev}
+    vq = {n: b for n, b in cases.items() if n not in blk and n not in net and n not in ev and n not in inp}
     ctx = data.get("context", {})
     print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs @ "
           f"{ctx.get('mhz_per_cpu', '?')} MHz, build: {ctx.get('library_build_type', '?')} "
@@ -170,7 +178,9 @@ def main(argv):
     if blk:
         missing += print_blk(blk, runs)
     if net:
-        missing += print_net(net, runs)
+        missing += print_per_copy(net, runs, "frames_per_second", "frame_bytes", "frame")
+    if inp:
+        missing += print_per_copy(inp, runs, "events_per_second", "event_bytes", "event")
     if ev:
         missing += print_events(ev, runs)
     return 1 if missing else 0

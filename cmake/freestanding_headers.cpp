@@ -3,11 +3,13 @@
 // (and the mingw-w64 check) even before any driver source includes it.
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/windows7/common/blk_core.hpp"
+#include "drivers/windows7/common/input_core.hpp"
 #include "drivers/windows7/common/interrupts.hpp"
 #include "drivers/windows7/common/little_endian.hpp"
 #include "drivers/windows7/common/net_core.hpp"
 #include "drivers/windows7/common/os_services.hpp"
 #include "model/devices/blk/blk_wire.hpp"
+#include "model/devices/input/input_wire.hpp"
 #include "model/devices/net/net_wire.hpp"
 #include "model/pci/config_registers.hpp"
 #include "transport/driver/pci_access.hpp"

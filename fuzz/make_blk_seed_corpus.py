@@ -16,11 +16,11 @@ with AEROV_FUZZ_TRACE=1 and fails when a seed no longer reaches the outcome
 recorded in EXPECT (the device's counters once the input's requests have
 drained), e.g. after the input format changed.
 """
-import argparse
 import os
 import struct
-import subprocess
 import sys
+
+import seed_corpus
 
 # Address classes, length selectors, flags, type and sector selectors.
 HDR, STATUS, ROL, RWL, ROH, RWH, TABLE, WILD = range(8)
@@ -222,58 +222,9 @@ EXPECT = {
 }
 
 
-def replay_outcome(binary, path):
-    env = dict(os.environ, AEROV_FUZZ_TRACE="1")
-    run = subprocess.run([binary, path], env=env, capture_output=True, text=True)
-    if run.returncode != 0:
-        return "replay failed (exit %d): %s" % (run.returncode, run.stderr.strip().splitlines()[-1:])
-    for line in run.stderr.splitlines():
-        if line.startswith("drained: "):
-            return line[len("drained: "):]
-    return "no 'drained:' line in the trace"
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="compare instead of writing")
-    ap.add_argument("--replay", help="with --check: blk_fuzz_replay to confirm outcomes")
-    ap.add_argument("dir", nargs="?", default=os.path.join(os.path.dirname(__file__), "corpus", "blk"))
-    args = ap.parse_args()
-    seeds = scenarios()
-    if args.check:
-        # regress_* files are crashers added by hand (see fuzz/README.md):
-        # replayed by the corpus test, not generated here.
-        have = set(n for n in os.listdir(args.dir) if not n.startswith("regress_")) \
-            if os.path.isdir(args.dir) else set()
-        bad = sorted(have.symmetric_difference(seeds))
-        for name, data in sorted(seeds.items()):
-            path = os.path.join(args.dir, name)
-            if name in have and open(path, "rb").read() != data:
-                bad.append(name)
-        if bad:
-            print("make_blk_seed_corpus: out of date: " + ", ".join(bad) +
-                  " (run python3 fuzz/make_blk_seed_corpus.py)", file=sys.stderr)
-            return 1
-        if args.replay:
-            for name in sorted(seeds):
-                got = replay_outcome(args.replay, os.path.join(args.dir, name))
-                if got != EXPECT.get(name):
-                    bad.append("%s: got '%s', expected '%s'" % (name, got, EXPECT.get(name)))
-            if bad:
-                print("make_blk_seed_corpus: seeds missing their outcome:\n  " + "\n  ".join(bad),
-                      file=sys.stderr)
-                return 1
-        print("make_blk_seed_corpus: %d seeds up to date" % len(seeds))
-        return 0
-    os.makedirs(args.dir, exist_ok=True)
-    for name in os.listdir(args.dir):
-        if name not in seeds and not name.startswith("regress_"):
-            os.remove(os.path.join(args.dir, name))
-    for name, data in sorted(seeds.items()):
-        with open(os.path.join(args.dir, name), "wb") as f:
-            f.write(data)
-    print("make_blk_seed_corpus: wrote %d seeds to %s" % (len(seeds), args.dir))
-    return 0
+    return seed_corpus.run("make_blk_seed_corpus", __doc__.splitlines()[0], scenarios(), EXPECT,
+                           os.path.join(os.path.dirname(__file__), "corpus", "blk"), "drained: ")
 
 
 if __name__ == "__main__":

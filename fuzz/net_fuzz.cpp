@@ -32,6 +32,7 @@
 // ring itself, so the ring's contents prove nothing (the unit tests pin
 // used.len exactly).
 #include "fuzz/fuzz_check.hpp"
+#include "fuzz/fuzz_ops.hpp"
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -58,46 +59,8 @@ constexpr uint64_t kBufBytes = 0x100000;
 constexpr uint16_t kQueueSize = 256;
 constexpr int kMaxOps = 1024;
 
-class Reader {
- public:
-  Reader(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool done() const { return at_ >= n_; }
-  uint64_t take(unsigned bytes) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; ++i) {
-      if (at_ < n_) v |= uint64_t{d_[at_]} << (8 * i);
-      ++at_;
-    }
-    return v;
-  }
-  uint8_t u8() { return static_cast<uint8_t>(take(1)); }
-  uint16_t u16() { return static_cast<uint16_t>(take(2)); }
-  uint32_t u32() { return static_cast<uint32_t>(take(4)); }
-  uint64_t u64() { return take(8); }
-
- private:
-  const uint8_t* d_;
-  size_t n_;
-  size_t at_ = 0;
-};
-
-class FuzzTransport final : public aerov::transport::DeviceTransport {
- public:
-  explicit FuzzTransport(GuestMemory& m) : mem_(m) {}
-  GuestMemory& memory() override { return mem_; }
-  vq::DeviceQueue& queue(uint16_t q) override { return queues_[q & 1]; }
-  void used_buffers_published(uint16_t q) override { (void)queues_[q & 1].should_interrupt(); }
-  void config_changed() override {}
-  void set_needs_reset() override { needs_reset = true; }
-  uint64_t negotiated_features() const override { return features; }
-
-  uint64_t features = 0;
-  bool needs_reset = false;
-
- private:
-  GuestMemory& mem_;
-  vq::DeviceQueue queues_[2];
-};
+using aerov::fuzz::Reader;
+using FuzzTransport = aerov::fuzz::TwoQueueTransport;
 
 uint64_t address(uint8_t sel, uint64_t raw) { return (sel & 1) ? raw : kBufGpa + raw % kBufBytes; }
 
@@ -130,28 +93,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Reader in(data, size);
   for (int op_count = 0; op_count < kMaxOps && !in.done(); ++op_count) {
-    switch (in.u8() % 9) {
-      case 0: {
-        const uint8_t q = in.u8() & 1;
-        const uint16_t index = in.u16();
-        const uint8_t sel = in.u8();
-        const uint64_t addr = address(sel, in.u64());
-        const uint32_t len = in.u32();
-        const uint16_t flags = in.u16();
-        const uint16_t next = in.u16();
-        rings[q].set_desc(index % kQueueSize, addr, len, flags, next);
+    const auto op = static_cast<uint8_t>(in.u8() % 9);
+    switch (op) {
+      case 0:
+      case 1:
+      case 2:
+        aerov::fuzz::ring_op(op, in, rings, kQueueSize, address);
         break;
-      }
-      case 1: {
-        const uint8_t q = in.u8() & 1;
-        rings[q].make_available(in.u16());
-        break;
-      }
-      case 2: {
-        const uint8_t q = in.u8() & 1;
-        rings[q].set_avail_idx(in.u16());
-        break;
-      }
       case 3: {
         const uint8_t q = in.u8() & 1;
         if (!t.needs_reset) {
