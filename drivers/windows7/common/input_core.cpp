@@ -104,6 +104,21 @@ bool bit_set(const uint8_t* bitmap, uint8_t size, uint16_t code) {
 
 int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+// n / d by shift and subtract: a 64-bit `/` on i686 calls libgcc's
+// __udivdi3, which a kernel driver cannot link.
+uint64_t div64(uint64_t n, uint64_t d) {
+  uint64_t q = 0;
+  uint64_t r = 0;
+  for (int i = 63; i >= 0; --i) {
+    r = (r << 1) | ((n >> i) & 1);
+    if (r >= d) {
+      r -= d;
+      q |= uint64_t{1} << i;
+    }
+  }
+  return q;
+}
+
 }  // namespace
 
 const char* to_string(InputError e) {
@@ -573,8 +588,11 @@ void InputCore::store_position(uint8_t* report) const {
   for (int axis = 0; axis < 2; ++axis) {
     const int64_t lo = abs_min_[axis];
     const int64_t hi = abs_max_[axis];
-    const int64_t scaled = hi > lo ? (clamp64(abs_[axis], lo, hi) - lo) * kTabletMax / (hi - lo) : 0;
-    store_le(report + 1 + 2 * axis, static_cast<uint64_t>(scaled), 2);
+    const uint64_t scaled =
+        hi > lo ? div64(static_cast<uint64_t>(clamp64(abs_[axis], lo, hi) - lo) * kTabletMax,
+                        static_cast<uint64_t>(hi - lo))
+                : 0;
+    store_le(report + 1 + 2 * axis, scaled, 2);
   }
 }
 
