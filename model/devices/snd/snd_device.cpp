@@ -431,10 +431,10 @@ bool SndDevice::flush_stream(uint32_t stream, uint32_t status, transport::Device
 }
 
 void SndDevice::compact(Stream& s) {
-  if (s.first == s.pending.size()) {
-    s.pending.clear();
-    s.first = 0;
-  }
+  // Completed buffers leave at once: pending never holds more than the
+  // chains the driver has in flight (at most the queue size).
+  s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<long>(s.first));
+  s.first = 0;
 }
 
 bool SndDevice::play(uint64_t frames, transport::DeviceTransport& t) {

@@ -122,8 +122,8 @@ class SndDevice final : public transport::VirtioDevice {
   std::function<void()> on_time_pending;
 
   PcmState state(uint32_t stream) const { return streams_[stream].state; }
-  size_t tx_pending() const { return streams_[0].pending.size(); }
-  size_t rx_pending() const { return streams_[1].pending.size(); }
+  size_t tx_pending() const { return streams_[0].pending.size() - streams_[0].first; }
+  size_t rx_pending() const { return streams_[1].pending.size() - streams_[1].first; }
   size_t events_held() const { return events_held_; }
   uint64_t frames_played() const { return streams_[0].frames_done; }
   uint64_t frames_captured() const { return streams_[1].frames_done; }
