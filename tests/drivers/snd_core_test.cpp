@@ -60,6 +60,21 @@ struct Player {
 
 bool same(const Bytes& a, const Bytes& b) { return a == b; }
 
+// open + start of the playback stream over the player's buffer.
+void start_playback(SndMachine& m, Player& p) {
+  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
+  REQUIRE(m.core.start(0) == SndError::kNone);
+}
+
+// Plays a hostile device: publishes a used entry {id, len} on the ring in
+// the core's DMA allocation `ring` (a queue of `size`).
+void forge_used(SndMachine& m, size_t ring, uint16_t size, uint32_t id, uint32_t len) {
+  const uint16_t idx = m.used_idx(ring, size);
+  m.poke_used(ring, size, idx, id, len);
+  const uint16_t next = static_cast<uint16_t>(idx + 1);
+  m.memory.write(m.used_pa(ring, size) + 2, &next, 2);
+}
+
 }  // namespace
 
 TEST_CASE("snd.core: init checks the device, posts eventq buffers and leaves streams closed",
@@ -114,8 +129,7 @@ TEST_CASE("snd.core: open refuses geometry the contract cannot carry", "[snd][co
 TEST_CASE("snd.core: a generated tone plays through core and device byte-exactly", "[snd][core][SND-6]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   p.play_periods(25);  // more than six times round the cyclic buffer
   CHECK(m.sink.bytes.size() == 25u * kPlayPeriod);
   CHECK(same(m.sink.bytes, p.first(25u * kPlayPeriod)));
@@ -127,8 +141,7 @@ TEST_CASE("snd.core: a generated tone plays through core and device byte-exactly
 TEST_CASE("snd.core: the position advances as periods complete and wraps with the buffer", "[snd][core][SND-6]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   m.advance(kPeriodFrames - 1);
   CHECK(m.core.position(0) == 0);
   CHECK(m.period_events.empty());
@@ -154,8 +167,7 @@ TEST_CASE("snd.core: the position advances as periods complete and wraps with th
 TEST_CASE("snd.core: the recorded WAV of a played tone equals what the client wrote", "[snd][core][SND-6]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   p.play_periods(8);
   Bytes file = aerov::model::backends::wav_header({2, 48000, 16}, static_cast<uint32_t>(m.sink.bytes.size()));
   file.insert(file.end(), m.sink.bytes.begin(), m.sink.bytes.end());
@@ -197,8 +209,7 @@ TEST_CASE("snd.core: DEVICE_NEEDS_RESET mid-stream loses no PCM and keeps the po
           "[snd][core][STAT-4][SND-4][SND-6]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   p.play_periods(5);
   m.advance(kPeriodFrames / 2);  // half of the 6th period has played
   const uint64_t before = m.core.bytes_done(0);
@@ -225,8 +236,7 @@ TEST_CASE("snd.core: a reset while stopped restores a stopped stream with its pe
           "[snd][core][STAT-4][SND-4]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   p.play_periods(2);
   REQUIRE(m.core.stop(0) == SndError::kNone);
   m.function->set_needs_reset();
@@ -242,15 +252,10 @@ TEST_CASE("snd.core: a reset while stopped restores a stopped stream with its pe
 TEST_CASE("snd.core: a forged used entry breaks the ring and the core recovers", "[snd][core][VQ-9][STAT-4]") {
   SndMachine m;
   Player p(m);
-  REQUIRE(m.core.open(0, p.buf.region, p.buf.bytes, kPlayPeriod) == SndError::kNone);
-  REQUIRE(m.core.start(0) == SndError::kNone);
+  start_playback(m, p);
   p.play_periods(1);
   // txq's ring is DMA allocation 2; its next used slot gets an id the core never posted.
-  const uint16_t size = 256;
-  const uint16_t idx = m.used_idx(2, size);
-  m.poke_used(2, size, idx, 9999, 8);
-  const uint16_t next = static_cast<uint16_t>(idx + 1);
-  m.memory.write(m.used_pa(2, size) + 2, &next, 2);
+  forge_used(m, 2, 256, 9999, 8);
   m.core.poll();
   CHECK(m.core.counters().resets == 1);
   CHECK(m.core.ready());
@@ -297,13 +302,10 @@ TEST_CASE("snd.core: unexpected eventq completions are counted and the buffer re
   SndMachine m;
   // Play the device: complete the first posted event buffer (eventq ring is allocation 1).
   const uint16_t size = 64;
-  const uint16_t idx = m.used_idx(1, size);
   uint16_t head = 0;
   const uint64_t avail = m.os->allocations().at(1).pa + 16ull * size;
   m.memory.read(avail + 4, &head, 2);
-  m.poke_used(1, size, idx, head, 8);
-  const uint16_t next = static_cast<uint16_t>(idx + 1);
-  m.memory.write(m.used_pa(1, size) + 2, &next, 2);
+  forge_used(m, 1, size, head, 8);
   m.core.poll();
   CHECK(m.core.counters().events == 1);
   CHECK(m.core.counters().resets == 0);

@@ -36,48 +36,38 @@ std::vector<vq::ChainSegment> slice(const vq::DescChain& chain, bool writable, u
   return out;
 }
 
-bool copy_in(GuestMemory& mem, const std::vector<vq::ChainSegment>& pieces, uint8_t* out) {
+// Calls access(guest address, offset into the host bytes, length) for each
+// piece of [skip, skip + len) of a buffer's pieces. Every piece was checked
+// by the ring walker; a failed access still fails cleanly.
+template <typename Access>
+bool each_piece(const std::vector<vq::ChainSegment>& pieces, uint64_t skip, uint64_t len, Access access) {
+  uint64_t at = 0;
   for (const vq::ChainSegment& s : pieces) {
-    if (mem.read(s.addr, out, s.len) != MemError::kOk) return false;
-    out += s.len;
+    if (at == len) break;
+    if (skip >= s.len) {
+      skip -= s.len;
+      continue;
+    }
+    const uint64_t n = std::min<uint64_t>(s.len - skip, len - at);
+    if (!access(s.addr + skip, at, n)) return false;
+    at += n;
+    skip = 0;
   }
-  return true;
+  return at == len;
 }
 
-// Writes data across pieces, starting `skip` bytes into them.
+bool copy_in(GuestMemory& mem, const std::vector<vq::ChainSegment>& pieces, uint64_t skip, uint8_t* out,
+             uint64_t len) {
+  return each_piece(pieces, skip, len, [&](uint64_t gpa, uint64_t at, uint64_t n) {
+    return mem.read(gpa, out + at, n) == MemError::kOk;
+  });
+}
+
 bool copy_out(GuestMemory& mem, const std::vector<vq::ChainSegment>& pieces, uint64_t skip,
               const uint8_t* data, uint64_t len) {
-  for (const vq::ChainSegment& s : pieces) {
-    if (len == 0) break;
-    if (skip >= s.len) {
-      skip -= s.len;
-      continue;
-    }
-    const uint64_t n = std::min<uint64_t>(s.len - skip, len);
-    if (mem.write(s.addr + skip, data, n) != MemError::kOk) return false;
-    data += n;
-    len -= n;
-    skip = 0;
-  }
-  return true;
-}
-
-// The payload pieces of [skip, skip + len) of a buffer, read into out.
-bool read_payload(GuestMemory& mem, const std::vector<vq::ChainSegment>& pieces, uint64_t skip,
-                  uint8_t* out, uint64_t len) {
-  for (const vq::ChainSegment& s : pieces) {
-    if (len == 0) break;
-    if (skip >= s.len) {
-      skip -= s.len;
-      continue;
-    }
-    const uint64_t n = std::min<uint64_t>(s.len - skip, len);
-    if (mem.read(s.addr + skip, out, n) != MemError::kOk) return false;
-    out += n;
-    len -= n;
-    skip = 0;
-  }
-  return true;
+  return each_piece(pieces, skip, len, [&](uint64_t gpa, uint64_t at, uint64_t n) {
+    return mem.write(gpa, data + at, n) == MemError::kOk;
+  });
 }
 
 uint32_t request_size(uint32_t code) {
@@ -243,7 +233,7 @@ uint32_t SndDevice::control_request(const vq::DescChain& chain, transport::Devic
   uint8_t req[snd::kSetParamsBytes] = {};  // the largest request this device knows
   if (chain.readable_bytes < snd::kHdrBytes) return snd::kStatusBadMsg;
   const uint64_t n = std::min<uint64_t>(chain.readable_bytes, sizeof req);
-  if (!copy_in(t.memory(), slice(chain, false, 0, n), req)) return snd::kStatusBadMsg;
+  if (!copy_in(t.memory(), slice(chain, false, 0, n), 0, req, n)) return snd::kStatusBadMsg;
   const uint32_t code = le32(req);
   const uint32_t size = request_size(code);
   if (size == 0) return snd::kStatusNotSupp;  // SND-4: anything else
@@ -378,7 +368,9 @@ uint32_t SndDevice::accept_pcm(uint16_t q, const vq::DescChain& chain, transport
   const uint32_t stream_id = tx ? snd::kPlaybackStream : snd::kCaptureStream;
   uint8_t hdr[snd::kXferHdrBytes] = {};
   if (chain.readable_bytes < snd::kXferHdrBytes) return snd::kStatusBadMsg;
-  if (!copy_in(t.memory(), slice(chain, false, 0, snd::kXferHdrBytes), hdr)) return snd::kStatusBadMsg;
+  if (!copy_in(t.memory(), slice(chain, false, 0, snd::kXferHdrBytes), 0, hdr, sizeof hdr)) {
+    return snd::kStatusBadMsg;
+  }
   if (le32(hdr) != stream_id) return snd::kStatusBadMsg;
   // TX: payload readable, status the only writable part; RX the other way.
   if (tx && chain.writable_bytes != snd::kPcmStatusBytes) return snd::kStatusBadMsg;
@@ -446,7 +438,7 @@ bool SndDevice::play(uint64_t frames, transport::DeviceTransport& t) {
     PcmBuffer& b = s.pending[s.first];
     const uint64_t n = std::min(left, b.payload_bytes - b.done_bytes);
     scratch_.resize(n);
-    if (n != 0 && !read_payload(t.memory(), b.payload, b.done_bytes, scratch_.data(), n)) {
+    if (n != 0 && !copy_in(t.memory(), b.payload, b.done_bytes, scratch_.data(), n)) {
       std::fill(scratch_.begin(), scratch_.end(), 0);  // checked at pop; never play garbage
     }
     if (n != 0 && sink_ != nullptr) sink_->write(scratch_);
