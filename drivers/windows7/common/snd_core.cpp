@@ -276,7 +276,7 @@ SndError SndCore::start(uint32_t stream) {
   Stream& s = streams_[stream];
   if (s.state != SndStreamState::kPrepared && s.state != SndStreamState::kStopped) return SndError::kBadState;
   // A capture STOP may have ended inside a period: continue at the next one.
-  if (s.bytes_done % s.period_bytes != 0) s.bytes_done += s.period_bytes - s.bytes_done % s.period_bytes;
+  realign(s);
   SndError e = SndError::kNone;
   if (stream == wire::kPlaybackStream) {
     e = submit_pending(stream, true);  // queued before START: no underrun at the start
@@ -320,9 +320,24 @@ SndError SndCore::close(uint32_t stream) {
   return SndError::kNone;
 }
 
+// The position is kept as a 32-bit offset beside the 64-bit count: i686
+// kernel code has no 64-bit division helpers (__umoddi3).
+void SndCore::advance_position(Stream& s, uint32_t bytes) {
+  s.bytes_done += bytes;
+  s.offset += bytes;  // bytes <= period_bytes <= buffer_bytes: one wrap at most
+  if (s.offset >= s.buffer_bytes) s.offset -= s.buffer_bytes;
+}
+
+// After a capture STOP inside a period: the next data lands at the next
+// period boundary, so the position moves there.
+void SndCore::realign(Stream& s) {
+  const uint32_t partial = s.offset % s.period_bytes;
+  if (partial != 0) advance_position(s, s.period_bytes - partial);
+}
+
 uint32_t SndCore::position(uint32_t stream) const {
   if (stream >= kStreams || streams_[stream].buffer_bytes == 0) return 0;
-  return static_cast<uint32_t>(streams_[stream].bytes_done % streams_[stream].buffer_bytes);
+  return streams_[stream].offset;
 }
 
 uint32_t SndCore::periods_in_flight(uint32_t stream) const {
@@ -455,7 +470,7 @@ void SndCore::complete_period(Period& p, uint32_t used_len) {
     bytes = status == wire::kStatusOk ? used_len - wire::kPcmStatusBytes : s.period_bytes;
     if (bytes > s.period_bytes) bytes = s.period_bytes;
   }
-  s.bytes_done += bytes;
+  advance_position(s, bytes);
   s.next_done = (p.index + 1u) % s.periods;
   if (config_.on_period != nullptr) config_.on_period(config_.context, p.stream, s.bytes_done);
 }
@@ -511,7 +526,7 @@ void SndCore::recover(const char* why) {
       if (e == SndError::kNone) e = submit_pending(stream, true);  // unplayed periods, in order
       if (e == SndError::kNone && running) e = pcm_command(wire::kReqPcmStart, stream);
     } else if (running) {
-      if (s.bytes_done % s.period_bytes != 0) s.bytes_done += s.period_bytes - s.bytes_done % s.period_bytes;
+      realign(s);
       if (e == SndError::kNone) e = pcm_command(wire::kReqPcmStart, stream);
       if (e == SndError::kNone) e = submit_pending(stream, true);
     }

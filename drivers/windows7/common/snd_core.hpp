@@ -162,6 +162,7 @@ class SndCore {
     uint32_t periods;
     uint32_t next_done;     // the period the device completes next
     uint64_t bytes_done;
+    uint32_t offset;        // bytes_done modulo buffer_bytes
     Period period[kMaxPeriods];
   };
 
@@ -180,6 +181,8 @@ class SndCore {
   bool drain_pcm(uint32_t stream);
   bool drain_events();
   void complete_period(Period& p, uint32_t used_len);
+  void advance_position(Stream& s, uint32_t bytes);
+  void realign(Stream& s);
   void recover(const char* why);
   void fail_device();
   uint8_t* status_va(uint32_t stream, uint32_t index) const;
