@@ -12,6 +12,8 @@ namespace vq = virtqueue;
 namespace {
 
 constexpr const contract::DeviceSpec& kSpec = contract::kSnd;
+// Silence and dropped capture move through scratch memory in pieces of this.
+constexpr uint64_t kChunkBytes = 64 * 1024;
 
 uint32_t le32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
@@ -156,8 +158,11 @@ void SndDevice::reset() {
 }
 
 void SndDevice::advance(uint64_t frames) {
+  // Saturating: frames * frame bytes must never wrap (2^40 frames is
+  // more than 260 days of stream time).
+  constexpr uint64_t kMaxOwedFrames = uint64_t{1} << 40;
   for (Stream& s : streams_) {
-    if (s.state == PcmState::kRunning) s.owed_frames += frames;
+    if (s.state == PcmState::kRunning) s.owed_frames = std::min(kMaxOwedFrames, s.owed_frames + std::min(frames, kMaxOwedFrames));
   }
   if (on_time_pending) on_time_pending();
 }
@@ -466,8 +471,10 @@ bool SndDevice::play(uint64_t frames, transport::DeviceTransport& t) {
   if (left > 0) {  // underrun: silence, and carry on (SND-6)
     ++stats_.underruns;
     stats_.underrun_frames += left / fb;
-    if (sink_ != nullptr) {
-      scratch_.assign(left, 0);
+    // In bounded pieces: the host may let any amount of time pass.
+    for (uint64_t n = 0; sink_ != nullptr && left > 0; left -= n) {
+      n = std::min<uint64_t>(left, kChunkBytes);
+      scratch_.assign(n, 0);
       sink_->write(scratch_);
     }
   }
@@ -501,8 +508,11 @@ bool SndDevice::capture(uint64_t frames, transport::DeviceTransport& t) {
   compact(s);
   if (left > 0) {  // nobody to take these frames: they are lost, as on hardware
     stats_.overrun_frames += left / fb;
-    scratch_.resize(left);
-    source.read(scratch_);  // the source's time passes all the same
+    for (uint64_t n = 0; left > 0; left -= n) {  // the source's time passes all the same
+      n = std::min<uint64_t>(left, kChunkBytes);
+      scratch_.resize(n);
+      source.read(scratch_);
+    }
   }
   s.frames_done += frames;
   return published;

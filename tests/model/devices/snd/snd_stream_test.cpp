@@ -2,6 +2,8 @@
 // (SND-7), the payload cap (SND-8), and ring corruption (VQ-8, STAT-4).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "model/devices/snd/testing/snd_rig.hpp"
 #include "model/devices/snd/testing/snd_scenarios.hpp"
 #include "tests/model/devices/scenario_check.hpp"
@@ -105,4 +107,14 @@ TEST_CASE("snd.stream: txq corruption sets DEVICE_NEEDS_RESET, and playback work
   REQUIRE(done.size() == 1);
   CHECK(done[0].status == wire::kStatusOk);
   CHECK(sink.bytes == snd_pattern(20, 2, 5));
+}
+
+TEST_CASE("snd.stream: a long underrun reaches the sink as exact silence in bounded pieces", "[snd][SND-6]") {
+  backends::MemorySink sink;
+  SndRig rig(SndRigOptions{.sink = &sink});
+  REQUIRE(rig.open_and_start(0));
+  rig.advance(100000);  // 400000 bytes of silence: several pieces
+  CHECK(sink.bytes.size() == 400000);
+  CHECK(std::all_of(sink.bytes.begin(), sink.bytes.end(), [](uint8_t b) { return b == 0; }));
+  CHECK(rig.device->stats().underrun_frames == 100000);
 }
