@@ -262,7 +262,9 @@ SndError SndCore::open(uint32_t stream, DmaRegion buffer, uint32_t buffer_bytes,
   s.buffer_bytes = buffer_bytes;
   s.period_bytes = period_bytes;
   s.periods = buffer_bytes / period_bytes;
-  for (uint32_t i = 0; i < s.periods; ++i) s.period[i] = Period{false, static_cast<uint8_t>(stream), static_cast<uint8_t>(i)};
+  for (uint32_t i = 0; i < s.periods; ++i) {
+    s.period[i] = Period{false, static_cast<uint8_t>(stream), static_cast<uint8_t>(i)};
+  }
   SndError e = set_params(stream);
   if (e == SndError::kNone) e = pcm_command(wire::kReqPcmPrepare, stream);
   if (e != SndError::kNone) return e;

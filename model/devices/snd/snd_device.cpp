@@ -162,7 +162,8 @@ void SndDevice::advance(uint64_t frames) {
   // more than 260 days of stream time).
   constexpr uint64_t kMaxOwedFrames = uint64_t{1} << 40;
   for (Stream& s : streams_) {
-    if (s.state == PcmState::kRunning) s.owed_frames = std::min(kMaxOwedFrames, s.owed_frames + std::min(frames, kMaxOwedFrames));
+    if (s.state != PcmState::kRunning) continue;
+    s.owed_frames = std::min(kMaxOwedFrames, s.owed_frames + std::min(frames, kMaxOwedFrames));
   }
   if (on_time_pending) on_time_pending();
 }

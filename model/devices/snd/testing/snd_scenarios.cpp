@@ -61,7 +61,8 @@ Failures check_snd_queues() {
   SndRig rig;
   const contract::DeviceSpec& spec = contract::kSnd;
   uint16_t n = 0;
-  expect(f, rig.driver.num_queues(&n) == TransportError::kNone && n == 4, "num_queues reads " + num(n) + ", expected 4");
+  expect(f, rig.driver.num_queues(&n) == TransportError::kNone && n == 4,
+         "num_queues reads " + num(n) + ", expected 4");
   const uint16_t sizes[4] = {64, 64, 256, 64};
   for (uint16_t q = 0; q < 4; ++q) {
     uint16_t size = 0;
@@ -108,11 +109,14 @@ Failures check_snd_pcm_info() {
     const size_t at = 4 + 32 * s;
     const std::string who = "stream " + num(s) + ": ";
     expect(f, get_le(r.body, at, 4) == 0 && get_le(r.body, at + 4, 4) == 0, who + "nid/features not 0");
-    expect(f, get_le(r.body, at + 8, 8) == (1u << 5), who + "formats " + hex(get_le(r.body, at + 8, 8)) + ", expected S16 only");
-    expect(f, get_le(r.body, at + 16, 8) == (1u << 7), who + "rates " + hex(get_le(r.body, at + 16, 8)) + ", expected 48000 only");
+    expect(f, get_le(r.body, at + 8, 8) == (1u << 5),
+           who + "formats " + hex(get_le(r.body, at + 8, 8)) + ", expected S16 only");
+    expect(f, get_le(r.body, at + 16, 8) == (1u << 7),
+           who + "rates " + hex(get_le(r.body, at + 16, 8)) + ", expected 48000 only");
     expect(f, r.body[at + 24] == s, who + "direction " + num(r.body[at + 24]));
     const uint8_t ch = s == 0 ? 2 : 1;
-    expect(f, r.body[at + 25] == ch && r.body[at + 26] == ch, who + "channels " + num(r.body[at + 25]) + ".." + num(r.body[at + 26]));
+    expect(f, r.body[at + 25] == ch && r.body[at + 26] == ch,
+           who + "channels " + num(r.body[at + 25]) + ".." + num(r.body[at + 26]));
     expect(f, get_le(r.body, at + 27, 5) == 0, who + "padding not zero");
   }
   const CtlReply one = rig.pcm_info(1, 1, 32, 4 + 32);
@@ -228,11 +232,13 @@ Failures check_snd_control_malformed() {
   }
   expect_status(f, rig.control(Bytes{}, 16), kBadMsg, "no readable request (header in a writable descriptor)");
   const CtlReply no_room = rig.control(snd_pcm_request(snd::kReqPcmStart, 0), 3);
-  expect(f, no_room.completed && no_room.used_len == 0, "3-byte response place: expected used.len 0, got " + num(no_room.used_len));
+  expect(f, no_room.completed && no_room.used_len == 0,
+         "3-byte response place: expected used.len 0, got " + num(no_room.used_len));
   const CtlReply none = rig.control(snd_pcm_request(snd::kReqPcmStart, 0), 0);
   expect(f, none.completed && none.used_len == 0, "no response place: expected used.len 0");
   expect(f, rig.device->stats().ctl_no_response == 2, "ctl_no_response is " + num(rig.device->stats().ctl_no_response));
-  expect(f, rig.device->state(0) == PcmState::kIdle && rig.device->state(1) == PcmState::kIdle, "malformed requests changed state");
+  expect(f, rig.device->state(0) == PcmState::kIdle && rig.device->state(1) == PcmState::kIdle,
+         "malformed requests changed state");
   expect(f, rig.open_and_start(0), "device stopped serving control requests");
   expect(f, !rig.needs_reset(), "malformed control requests escalated to DEVICE_NEEDS_RESET");
   return f;
@@ -538,7 +544,8 @@ std::vector<SndHostileCase> snd_hostile_cases() {
   cases.push_back(pcm_case("snd.hostile.tx-huge-claim", {"VQ-7", "DMA-1"}, kTx,
                            {{kBuf, 8, 0}, {kBuf + 0x100, 0x80000000u, 0}, {tx_status, 8, W}}, 0, std::nullopt,
                            tx_status));
-  cases.push_back(pcm_case("snd.hostile.rx-wrong-stream", {"SND-7"}, kRx, {{kBuf, 8, 0}, {kBuf + 0x80, 32, W}, {tx_status, 8, W}},
+  cases.push_back(pcm_case("snd.hostile.rx-wrong-stream", {"SND-7"}, kRx,
+                           {{kBuf, 8, 0}, {kBuf + 0x80, 32, W}, {tx_status, 8, W}},
                            8, kBadMsg, tx_status));
   cases.push_back(pcm_case("snd.hostile.rx-readable-payload", {"SND-7"}, kRx,
                            {{kBuf + 0x40, 40, 0}, {tx_status, 8, W}}, 8, kBadMsg, tx_status));
