@@ -95,6 +95,8 @@ SEEDS = {
     + desc(EVT, 2, 0xF0000000000, 8, WRITE, sel=1) + avail(EVT, 2) + notify(EVT) + reset() + notify(EVT),
     "avail-jump": open_stream(0) + pcm(TX, 0, 0, 64) + avail_idx(TX, 400) + notify(TX) + advance(20) + reset()
     + open_stream(0) + pcm(TX, 0, 0, 64) + advance(16),
+    "params-while-queued": control(0, params(0, 2)) + control(1, req(PREPARE, 0)) + pcm(TX, 0, 0, 400)
+    + control(2, params(0, 2)) + control(3, req(PREPARE, 0)) + control(4, req(START, 0)) + advance(200),
     "reset-held": open_stream(0) + open_stream(1) + pcm(TX, 0, 0, 4000) + pcm(RX, 0, 1, 400) + advance(10) + reset()
     + advance(1000),
 }

@@ -296,8 +296,10 @@ uint32_t SndDevice::set_params(const uint8_t* req) {
 
 uint32_t SndDevice::transition(uint32_t code, uint32_t stream, transport::DeviceTransport& t) {
   Stream& s = streams_[stream];
-  if (code == snd::kReqPcmRelease) {
-    // Unplayed (or unfilled) buffers are given back before RELEASE answers.
+  if (code == snd::kReqPcmRelease || code == snd::kReqPcmSetParams) {
+    // Unplayed (or unfilled) buffers are given back before RELEASE answers;
+    // SET_PARAMS from prepared does the same: they were queued for the
+    // parameters it replaces.
     (stream == snd::kPlaybackStream ? tx_flushed_ : rx_flushed_) |=
         flush_stream(stream, snd::kStatusIoErr, t);
   }

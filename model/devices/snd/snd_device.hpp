@@ -48,7 +48,8 @@
 //     8, latency_bytes = payload still queued behind it) once its last byte
 //     was played. Time with nothing queued plays silence (underrun_frames,
 //     underruns). In any other state: IO_ERR at once. RELEASE completes the
-//     unplayed ones with IO_ERR before it answers.
+//     unplayed ones with IO_ERR before it answers, and so does SET_PARAMS
+//     (allowed from prepared: the buffers were queued for the old parameters).
 //   * RX buffers are taken only while stream 1 runs (else IO_ERR at once)
 //     and filled in order from the source (silence without one); a full
 //     buffer completes OK with used.len = payload + 8. STOP completes the

@@ -118,3 +118,17 @@ TEST_CASE("snd.stream: a long underrun reaches the sink as exact silence in boun
   CHECK(std::all_of(sink.bytes.begin(), sink.bytes.end(), [](uint8_t b) { return b == 0; }));
   CHECK(rig.device->stats().underrun_frames == 100000);
 }
+
+TEST_CASE("snd.stream: SET_PARAMS on a prepared stream gives queued TX buffers back IO_ERR", "[snd][SND-4][SND-6]") {
+  SndRig rig;
+  REQUIRE(rig.set_fixed_params(0).status == wire::kStatusOk);
+  REQUIRE(rig.pcm_command(wire::kReqPcmPrepare, 0).status == wire::kStatusOk);
+  rig.queue_tx(0, snd_pattern(10, 2, 1));
+  rig.kick_tx();
+  CHECK(rig.device->tx_pending() == 1);
+  REQUIRE(rig.set_fixed_params(0).status == wire::kStatusOk);
+  CHECK(rig.device->tx_pending() == 0);
+  const auto done = rig.reap_tx();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].status == wire::kStatusIoErr);
+}
