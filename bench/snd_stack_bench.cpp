@@ -13,7 +13,7 @@
 // the frames played and the device must not have underrun.
 //
 // Counters: frames_per_second (kIsRate, PCM frames through the stack),
-// request_bytes (the period's bytes: compare.py pairs the case with
+// requests_per_second (periods per second), request_bytes (the period's bytes: compare.py pairs the case with
 // Baseline_Memcpy/bytes:<request_bytes> and prints periods/s as Mreq/s and
 // the share of the machine's memcpy bandwidth the stack delivers).
 #include <benchmark/benchmark.h>
@@ -85,6 +85,8 @@ void SndPlayback(benchmark::State& state) {
     return;
   }
   state.counters["frames_per_second"] = benchmark::Counter(played, benchmark::Counter::kIsRate);
+  state.counters["requests_per_second"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["request_bytes"] = benchmark::Counter(period);
   state.SetBytesProcessed(static_cast<int64_t>(played) * 4);
 }
