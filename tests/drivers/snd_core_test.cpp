@@ -312,3 +312,32 @@ TEST_CASE("snd.core: unexpected eventq completions are counted and the buffer re
   CHECK(m.core.ready());
   CHECK(m.core.counters().kicks > 0);
 }
+
+TEST_CASE("snd.core: a capture period completed without room for its status is counted and capture goes on",
+          "[snd][core][VQ-9][STAT-4][SND-7]") {
+  SineSource source(1, 48000, 440, 9000, 7);
+  SndMachine m(SndMachineOptions{.source = &source});
+  const uint32_t period = kPeriodFrames * 2;
+  const CyclicBuffer b = m.make_buffer(kPeriods * period);
+  REQUIRE(m.core.open(1, b.region, b.bytes, period) == SndError::kNone);
+  REQUIRE(m.core.start(1) == SndError::kNone);
+  // rxq's ring is DMA allocation 3 (64 entries): complete its first posted
+  // chain with used.len 3 while the device still holds it.
+  uint16_t head = 0;
+  m.memory.read(m.os->allocations().at(3).pa + 16ull * 64 + 4, &head, 2);
+  forge_used(m, 3, 64, head, 3);
+  m.core.poll();
+  CHECK(m.core.counters().short_status == 1);
+  CHECK(m.core.counters().period_errors == 1);  // the status bytes were never written
+  CHECK(m.core.bytes_done(1) == period);        // the period is skipped, not lost in the position
+  // Requeuing a chain the device still held is ring corruption on its side
+  // (STAT-4): the core resets it and capture resumes.
+  m.service();
+  m.core.poll();
+  CHECK(m.core.counters().resets == 1);
+  CHECK(m.core.ready());
+  CHECK(m.device->state(1) == PcmState::kRunning);
+  const uint64_t before = m.core.bytes_done(1);
+  m.advance(kPeriodFrames);
+  CHECK(m.core.bytes_done(1) == before + period);
+}
