@@ -66,6 +66,16 @@ void start_playback(SndMachine& m, Player& p) {
   REQUIRE(m.core.start(0) == SndError::kNone);
 }
 
+constexpr uint32_t kCapturePeriod = kPeriodFrames * 2;  // mono S16
+
+// open + start of the capture stream over a fresh cyclic buffer.
+CyclicBuffer start_capture(SndMachine& m) {
+  const CyclicBuffer b = m.make_buffer(kPeriods * kCapturePeriod);
+  REQUIRE(m.core.open(1, b.region, b.bytes, kCapturePeriod) == SndError::kNone);
+  REQUIRE(m.core.start(1) == SndError::kNone);
+  return b;
+}
+
 // Plays a hostile device: publishes a used entry {id, len} on the ring in
 // the core's DMA allocation `ring` (a queue of `size`).
 void forge_used(SndMachine& m, size_t ring, uint16_t size, uint32_t id, uint32_t len) {
@@ -180,10 +190,8 @@ TEST_CASE("snd.core: capture fills the cyclic buffer with the source's samples",
   SineSource source(1, 48000, 440, 9000, 7);
   SineSource reference(1, 48000, 440, 9000, 7);
   SndMachine m(SndMachineOptions{.source = &source});
-  const uint32_t period = kPeriodFrames * 2;
-  const CyclicBuffer b = m.make_buffer(kPeriods * period);
-  REQUIRE(m.core.open(1, b.region, b.bytes, period) == SndError::kNone);
-  REQUIRE(m.core.start(1) == SndError::kNone);
+  const CyclicBuffer b = start_capture(m);
+  const uint32_t period = kCapturePeriod;
   CHECK(m.core.periods_in_flight(1) == kPeriods);
   for (uint32_t i = 0; i < 10; ++i) {
     m.advance(kPeriodFrames);
@@ -317,10 +325,8 @@ TEST_CASE("snd.core: a capture period completed without room for its status is c
           "[snd][core][VQ-9][STAT-4][SND-7]") {
   SineSource source(1, 48000, 440, 9000, 7);
   SndMachine m(SndMachineOptions{.source = &source});
-  const uint32_t period = kPeriodFrames * 2;
-  const CyclicBuffer b = m.make_buffer(kPeriods * period);
-  REQUIRE(m.core.open(1, b.region, b.bytes, period) == SndError::kNone);
-  REQUIRE(m.core.start(1) == SndError::kNone);
+  start_capture(m);
+  const uint32_t period = kCapturePeriod;
   // rxq's ring is DMA allocation 3 (64 entries): complete its first posted
   // chain with used.len 3 while the device still holds it.
   uint16_t head = 0;

@@ -72,6 +72,26 @@ bool copy_out(GuestMemory& mem, const std::vector<vq::ChainSegment>& pieces, uin
   });
 }
 
+// Pops at most N chains from queue q (VQ-8) and hands each pop status to
+// serve, which returns whether it completed the chain; a ring error raises
+// DEVICE_NEEDS_RESET (STAT-4) and stops the walk.
+template <typename Serve>
+bool serve_ring(transport::DeviceTransport& t, uint16_t q, vq::DescChain& chain, Serve serve) {
+  vq::DeviceQueue& ring = t.queue(q);
+  if (!ring.configured()) return false;
+  bool published = false;
+  for (uint16_t n = 0; n < ring.size(); ++n) {
+    const vq::PopStatus s = ring.pop(chain);
+    if (s == vq::PopStatus::kEmpty) break;
+    if (s == vq::PopStatus::kRingError) {
+      t.set_needs_reset();
+      break;
+    }
+    published |= serve(s);
+  }
+  return published;
+}
+
 uint32_t request_size(uint32_t code) {
   switch (code) {
     case snd::kReqPcmInfo: return snd::kQueryInfoBytes;
@@ -201,16 +221,7 @@ bool SndDevice::run_clock(transport::DeviceTransport& t, bool& tx_published, boo
 // ---- controlq ---------------------------------------------------------------
 
 bool SndDevice::serve_control(transport::DeviceTransport& t) {
-  vq::DeviceQueue& ring = t.queue(kControlQueue);
-  if (!ring.configured()) return false;
-  bool published = false;
-  for (uint16_t n = 0; n < ring.size(); ++n) {  // VQ-8
-    const vq::PopStatus s = ring.pop(chain_);
-    if (s == vq::PopStatus::kEmpty) break;
-    if (s == vq::PopStatus::kRingError) {
-      t.set_needs_reset();  // STAT-4
-      break;
-    }
+  return serve_ring(t, kControlQueue, chain_, [&](vq::PopStatus s) {
     response_.clear();
     const uint32_t status =
         s == vq::PopStatus::kChainError ? snd::kStatusBadMsg : control_request(chain_, t, response_);
@@ -228,10 +239,9 @@ bool SndDevice::serve_control(transport::DeviceTransport& t) {
     } else {
       ++stats_.ctl_no_response;
     }
-    ring.push(chain_.head, used_len);
-    published = true;
-  }
-  return published;
+    t.queue(kControlQueue).push(chain_.head, used_len);
+    return true;
+  });
 }
 
 uint32_t SndDevice::control_request(const vq::DescChain& chain, transport::DeviceTransport& t,
@@ -314,60 +324,39 @@ uint32_t SndDevice::transition(uint32_t code, uint32_t stream, transport::Device
 // ---- eventq -----------------------------------------------------------------
 
 bool SndDevice::serve_events(transport::DeviceTransport& t) {
-  vq::DeviceQueue& ring = t.queue(kEventQueue);
-  if (!ring.configured()) return false;
-  bool published = false;
-  for (uint16_t n = 0; n < ring.size(); ++n) {  // VQ-8
-    const vq::PopStatus s = ring.pop(chain_);
-    if (s == vq::PopStatus::kEmpty) break;
-    if (s == vq::PopStatus::kRingError) {
-      t.set_needs_reset();
-      break;
-    }
+  return serve_ring(t, kEventQueue, chain_, [&](vq::PopStatus s) {
     if (s == vq::PopStatus::kChainError || chain_.readable_bytes != 0) {
       ++stats_.event_rejected;
-      ring.push(chain_.head, 0);
-      published = true;
-      continue;
+      t.queue(kEventQueue).push(chain_.head, 0);
+      return true;
     }
     ++events_held_;  // SND-5: kept, never completed; the ring bounds how many
     ++stats_.event_held;
-  }
-  return published;
+    return false;
+  });
 }
 
 // ---- txq / rxq ----------------------------------------------------------------
 
 bool SndDevice::serve_pcm(uint16_t q, transport::DeviceTransport& t) {
-  vq::DeviceQueue& ring = t.queue(q);
-  if (!ring.configured()) return false;
   Stream& stream = streams_[q == kTxQueue ? snd::kPlaybackStream : snd::kCaptureStream];
-  bool published = false;
-  for (uint16_t n = 0; n < ring.size(); ++n) {  // VQ-8
-    const vq::PopStatus s = ring.pop(chain_);
-    if (s == vq::PopStatus::kEmpty) break;
-    if (s == vq::PopStatus::kRingError) {
-      t.set_needs_reset();
-      break;
-    }
+  return serve_ring(t, q, chain_, [&](vq::PopStatus s) {
     PcmBuffer b;
     b.head = chain_.head;
     if (chain_.writable_bytes < snd::kPcmStatusBytes) {
       ++stats_.pcm_no_status;
-      ring.push(chain_.head, 0);
-      published = true;
-      continue;
+      t.queue(q).push(chain_.head, 0);
+      return true;
     }
     b.status = slice(chain_, true, chain_.writable_bytes - snd::kPcmStatusBytes, snd::kPcmStatusBytes);
     const uint32_t status = s == vq::PopStatus::kChainError ? snd::kStatusBadMsg : accept_pcm(q, chain_, t, b);
     if (status != snd::kStatusOk) {
       complete_pcm(q, b, status, snd::kPcmStatusBytes, 0, t);
-      published = true;
-      continue;
+      return true;
     }
     stream.pending.push_back(std::move(b));
-  }
-  return published;
+    return false;
+  });
 }
 
 uint32_t SndDevice::accept_pcm(uint16_t q, const vq::DescChain& chain, transport::DeviceTransport& t,
