@@ -92,6 +92,27 @@ bool serve_ring(transport::DeviceTransport& t, uint16_t q, vq::DescChain& chain,
   return published;
 }
 
+// Moves up to `left` bytes of stream time through the buffers waiting in
+// order: transfer(buffer, n) moves n bytes at its done_bytes, finish(buffer)
+// completes a full one. Returns whether any buffer completed.
+template <typename StreamT, typename Transfer, typename Finish>
+bool consume(StreamT& s, uint64_t& left, Transfer transfer, Finish finish) {
+  bool completed = false;
+  while (left > 0 && s.first < s.pending.size()) {
+    auto& b = s.pending[s.first];
+    const uint64_t n = std::min(left, b.payload_bytes - b.done_bytes);
+    transfer(b, n);
+    b.done_bytes += n;
+    left -= n;
+    if (b.done_bytes == b.payload_bytes) {
+      finish(b);
+      ++s.first;
+      completed = true;
+    }
+  }
+  return completed;
+}
+
 uint32_t request_size(uint32_t code) {
   switch (code) {
     case snd::kReqPcmInfo: return snd::kQueryInfoBytes;
@@ -430,28 +451,24 @@ bool SndDevice::play(uint64_t frames, transport::DeviceTransport& t) {
   Stream& s = streams_[snd::kPlaybackStream];
   const uint32_t fb = snd::frame_bytes(snd::kPlaybackStream);
   uint64_t left = frames * fb;
-  bool published = false;
-  while (left > 0 && s.first < s.pending.size()) {
-    PcmBuffer& b = s.pending[s.first];
-    const uint64_t n = std::min(left, b.payload_bytes - b.done_bytes);
-    scratch_.resize(n);
-    if (n != 0 && !copy_in(t.memory(), b.payload, b.done_bytes, scratch_.data(), n)) {
-      std::fill(scratch_.begin(), scratch_.end(), 0);  // checked at pop; never play garbage
-    }
-    if (n != 0 && sink_ != nullptr) sink_->write(scratch_);
-    b.done_bytes += n;
-    left -= n;
-    stats_.tx_bytes += n;
-    if (b.done_bytes == b.payload_bytes) {
-      uint64_t queued = 0;
-      for (size_t i = s.first + 1; i < s.pending.size(); ++i) queued += s.pending[i].payload_bytes;
-      ++stats_.tx_buffers;
-      complete_pcm(kTxQueue, b, snd::kStatusOk, snd::kPcmStatusBytes,
-                   static_cast<uint32_t>(std::min<uint64_t>(queued, UINT32_MAX)), t);
-      ++s.first;
-      published = true;
-    }
-  }
+  bool published = consume(
+      s, left,
+      [&](PcmBuffer& b, uint64_t n) {
+        if (n == 0) return;
+        scratch_.resize(n);
+        if (!copy_in(t.memory(), b.payload, b.done_bytes, scratch_.data(), n)) {
+          std::fill(scratch_.begin(), scratch_.end(), 0);  // checked at pop; never play garbage
+        }
+        if (sink_ != nullptr) sink_->write(scratch_);
+        stats_.tx_bytes += n;
+      },
+      [&](PcmBuffer& b) {
+        uint64_t queued = 0;  // latency_bytes: payload still queued behind this one
+        for (size_t i = s.first + 1; i < s.pending.size(); ++i) queued += s.pending[i].payload_bytes;
+        ++stats_.tx_buffers;
+        complete_pcm(kTxQueue, b, snd::kStatusOk, snd::kPcmStatusBytes,
+                     static_cast<uint32_t>(std::min<uint64_t>(queued, UINT32_MAX)), t);
+      });
   // Zero-length buffers at the head finish at no cost.
   while (s.first < s.pending.size() && s.pending[s.first].payload_bytes == 0) {
     ++stats_.tx_buffers;
@@ -479,24 +496,19 @@ bool SndDevice::capture(uint64_t frames, transport::DeviceTransport& t) {
   const uint32_t fb = snd::frame_bytes(snd::kCaptureStream);
   backends::CaptureSource& source = source_ != nullptr ? *source_ : silence_;
   uint64_t left = frames * fb;
-  bool published = false;
-  while (left > 0 && s.first < s.pending.size()) {
-    PcmBuffer& b = s.pending[s.first];
-    const uint64_t n = std::min(left, b.payload_bytes - b.done_bytes);
-    scratch_.resize(n);
-    source.read(scratch_);
-    copy_out(t.memory(), b.payload, b.done_bytes, scratch_.data(), n);
-    b.done_bytes += n;
-    left -= n;
-    if (b.done_bytes == b.payload_bytes) {
-      ++stats_.rx_buffers;
-      stats_.rx_bytes += b.payload_bytes;
-      complete_pcm(kRxQueue, b, snd::kStatusOk, static_cast<uint32_t>(b.payload_bytes + snd::kPcmStatusBytes),
-                   0, t);
-      ++s.first;
-      published = true;
-    }
-  }
+  const bool published = consume(
+      s, left,
+      [&](PcmBuffer& b, uint64_t n) {
+        scratch_.resize(n);
+        source.read(scratch_);
+        copy_out(t.memory(), b.payload, b.done_bytes, scratch_.data(), n);
+      },
+      [&](PcmBuffer& b) {
+        ++stats_.rx_buffers;
+        stats_.rx_bytes += b.payload_bytes;
+        complete_pcm(kRxQueue, b, snd::kStatusOk,
+                     static_cast<uint32_t>(b.payload_bytes + snd::kPcmStatusBytes), 0, t);
+      });
   compact(s);
   if (left > 0) {  // nobody to take these frames: they are lost, as on hardware
     stats_.overrun_frames += left / fb;
