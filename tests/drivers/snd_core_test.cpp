@@ -347,3 +347,23 @@ TEST_CASE("snd.core: a capture period completed without room for its status is c
   m.advance(kPeriodFrames);
   CHECK(m.core.bytes_done(1) == before + period);
 }
+
+TEST_CASE("snd.core: with MSI-X granted, playback and reset recovery run on messages alone",
+          "[snd][core][IRQ-4][DRV-2][SND-6][STAT-4]") {
+  for (const uint16_t granted : {uint16_t{1}, uint16_t{5}}) {
+    SndMachine m(SndMachineOptions{.msix_vectors = 5, .grant_messages = granted});
+    CHECK(m.core.interrupt_mode() == (granted == 1 ? InterruptMode::kMsixShared : InterruptMode::kMsixPerQueue));
+    Player p(m);
+    start_playback(m, p);
+    p.play_periods(6);
+    CHECK(m.core.counters().messages > 0);
+    CHECK(m.core.counters().interrupts == 0);  // never INTx (IRQ-4)
+    CHECK_FALSE(m.intx.level());
+    m.function->set_needs_reset();  // raised through the config message
+    m.service();
+    CHECK(m.core.counters().resets == 1);
+    p.play_periods(4);
+    CHECK(m.core.bytes_done(0) == 10u * kPlayPeriod);
+    CHECK(same(m.sink.bytes, p.first(10 * kPlayPeriod)));
+  }
+}

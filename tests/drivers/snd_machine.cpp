@@ -23,7 +23,9 @@ class SndMachine::Gate final : public transport::ForwardingDevice {
 SndMachine::SndMachine(const SndMachineOptions& o) {
   device = std::make_unique<model::devices::SndDevice>(&sink, o.source);
   gate_ = std::make_unique<Gate>(*this, *device);
+  set_msix_vectors(o.msix_vectors);
   CoreMachine::attach(*gate_, contract::kSnd);
+  if (o.grant_messages != 0) os->grant_msix_messages(o.grant_messages);
   device->on_time_pending = [this] { function->process_queue(model::devices::SndDevice::kTxQueue); };
   if (o.init && init() != w7::SndError::kNone) throw std::runtime_error("snd machine: core init");
 }
@@ -56,7 +58,12 @@ void SndMachine::advance(uint64_t frames) {
 }
 
 void SndMachine::service(int max_rounds) {
-  for (int round = 0; round < max_rounds && intx.level(); ++round) core.interrupt();
+  for (int round = 0; round < max_rounds; ++round) {
+    const bool messages =
+        CoreMachine::deliver_messages([this](uint16_t m) { return core.message_interrupt(m); }) != 0;
+    if (!intx.level() && !messages) return;
+    if (intx.level()) core.interrupt();
+  }
 }
 
 }  // namespace aerov::drivers::testing

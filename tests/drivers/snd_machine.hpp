@@ -22,6 +22,8 @@ using host::testing::CoreMachine;
 struct SndMachineOptions {
   model::backends::CaptureSource* source = nullptr;  // kept alive by the caller
   bool init = true;
+  uint16_t msix_vectors = 0;    // MSI-X table size of the function (0: none)
+  uint16_t grant_messages = 0;  // messages the platform grants the driver
 };
 
 // A cyclic buffer the "OS" gives a stream.
@@ -39,6 +41,7 @@ class SndMachine : public CoreMachine {
   CyclicBuffer make_buffer(uint32_t bytes);
   // `frames` of stream time pass, then interrupts are serviced.
   void advance(uint64_t frames);
+  // Runs interrupts (INTx and MSI-X messages) until nothing is pending.
   void service(int max_rounds = 10000);
 
   // controlq doorbells are dropped while set.
