@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include "model/backends/audio/wav.hpp"
 #include "model/devices/snd/testing/snd_rig.hpp"
 
@@ -18,10 +20,11 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
+// A file name of this process in the temp directory (CTest runs cases in
+// parallel processes); each test removes its file.
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("aerov-audio-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  const auto file = "aerov-audio-" + std::to_string(::getpid()) + "-" + name;
+  return (std::filesystem::temp_directory_path() / file).string();
 }
 
 Bytes slurp(const std::string& path) {
