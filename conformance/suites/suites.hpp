@@ -28,5 +28,6 @@ std::vector<Check> transport_capability_checks();
 std::vector<Check> blk_checks();
 std::vector<Check> net_checks();
 std::vector<Check> input_checks();
+std::vector<Check> snd_checks();
 
 }  // namespace aerov::conformance
