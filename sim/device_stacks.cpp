@@ -75,4 +75,22 @@ bool NetStack::apply(uint16_t ch, std::span<const uint8_t> bytes) {
   return false;
 }
 
+std::vector<uint8_t> InputStack::events_input(std::span<const model::devices::input::Event> events) {
+  namespace in = model::devices::input;
+  std::vector<uint8_t> b(events.size() * in::kEventBytes);
+  for (size_t i = 0; i < events.size(); ++i) in::encode_event(events[i], b.data() + i * in::kEventBytes);
+  return b;
+}
+
+bool InputStack::apply(uint16_t ch, std::span<const uint8_t> bytes) {
+  namespace in = model::devices::input;
+  if (ch != channel::kInputEvents || bytes.size() % in::kEventBytes != 0) return false;
+  std::vector<in::Event> events;
+  for (size_t at = 0; at < bytes.size(); at += in::kEventBytes) {
+    events.push_back(in::decode_event(bytes.data() + at));
+  }
+  device.inject(events);  // a refused batch is the device's to count, as when recorded
+  return true;
+}
+
 }  // namespace aerov::sim

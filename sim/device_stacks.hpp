@@ -12,6 +12,7 @@
 #include "model/backends/disk/faulty_disk.hpp"
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
+#include "model/devices/input/input_device.hpp"
 #include "model/devices/net/net_device.hpp"
 #include "sim/mutants.hpp"
 
@@ -49,6 +50,18 @@ struct NetStack {
   bool apply(uint16_t channel, std::span<const uint8_t> bytes);
 
   model::devices::NetDevice device;
+};
+
+// virtio-input, the mouse function: the host injects batches of events.
+struct InputStack {
+  InputStack() : device(model::devices::InputDeviceOptions{.kind = model::devices::input::InputKind::kMouse}) {}
+
+  // One batch (without its SYN_REPORT): 8 bytes per event, le16 type,
+  // le16 code, le32 value.
+  static std::vector<uint8_t> events_input(std::span<const model::devices::input::Event> events);
+  bool apply(uint16_t channel, std::span<const uint8_t> bytes);
+
+  model::devices::InputDevice device;
 };
 
 }  // namespace aerov::sim

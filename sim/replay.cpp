@@ -105,6 +105,10 @@ class Replayer {
       net_.emplace(peer_.get());
       device = &net_->device;
       spec = &contract::kNet;
+    } else if (p.scenario == "input") {
+      input_.emplace();
+      device = &input_->device;
+      spec = &contract::kInput;
     } else {
       return fail("no device stack for scenario '" + p.scenario + "'");
     }
@@ -208,6 +212,8 @@ class Replayer {
           known = blk_->apply(ch, e.data(2));
         } else if (net_) {
           known = net_->apply(ch, e.data(2));
+        } else if (input_) {
+          known = input_->apply(ch, e.data(2));
         }
         return known || diverge(i, &e, nullptr, "a host_input this device stack does not know");
       }
@@ -257,6 +263,7 @@ class Replayer {
   std::optional<BlkStack> blk_;
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
+  std::optional<InputStack> input_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;

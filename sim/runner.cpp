@@ -18,7 +18,7 @@ const char* to_string(Outcome o) {
 }
 
 const std::vector<std::string>& scenario_names() {
-  static const std::vector<std::string> names = {"blk", "net"};
+  static const std::vector<std::string> names = {"blk", "net", "input"};
   return names;
 }
 
@@ -28,6 +28,7 @@ RunResult run(const RunOptions& o) {
   try {
     if (o.scenario == "blk") return run_blk(o);
     if (o.scenario == "net") return run_net(o);
+    if (o.scenario == "input") return run_input(o);
     RunResult r;
     r.outcome = Outcome::kCrash;
     r.message = "unknown scenario '" + o.scenario + "'";

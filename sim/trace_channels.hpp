@@ -13,7 +13,10 @@ inline constexpr uint16_t kLink = 1;        // net: link state (bytes = {up})
 inline constexpr uint16_t kNeedsReset = 2;  // the transport sets DEVICE_NEEDS_RESET (no bytes)
 inline constexpr uint16_t kDiskDelay = 3;   // blk: FaultyDisk delay (bytes = le32 min, le32 max)
 inline constexpr uint16_t kDiskErrors = 4;  // blk: FaultyDisk error rate (le32 ppm, u8 ops)
+inline constexpr uint16_t kInputEvents = 5; // input: one injected batch (8 bytes per event, no SYN)
+inline constexpr uint16_t kSndTime = 6;     // snd: stream time passes (le32 frames)
 // host_output
 inline constexpr uint16_t kSent = 0;        // net: a frame the device sent to the peer
+inline constexpr uint16_t kPlayed = 1;      // snd: PCM bytes the device played to its sink
 
 }  // namespace aerov::sim::channel
