@@ -93,4 +93,16 @@ bool InputStack::apply(uint16_t ch, std::span<const uint8_t> bytes) {
   return true;
 }
 
+std::vector<uint8_t> SndStack::time_input(uint32_t frames) {
+  std::vector<uint8_t> b;
+  put32(b, frames);
+  return b;
+}
+
+bool SndStack::apply(uint16_t ch, std::span<const uint8_t> bytes) {
+  if (ch != channel::kSndTime || bytes.size() != 4) return false;
+  device.advance(get32(bytes, 0));
+  return true;
+}
+
 }  // namespace aerov::sim

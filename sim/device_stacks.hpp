@@ -14,6 +14,7 @@
 #include "model/devices/blk/blk_device.hpp"
 #include "model/devices/input/input_device.hpp"
 #include "model/devices/net/net_device.hpp"
+#include "model/devices/snd/snd_device.hpp"
 #include "sim/mutants.hpp"
 
 namespace aerov::sim {
@@ -62,6 +63,17 @@ struct InputStack {
   bool apply(uint16_t channel, std::span<const uint8_t> bytes);
 
   model::devices::InputDevice device;
+};
+
+// virtio-snd playing into `sink` (capture silent); time passes only as
+// recorded host_input.
+struct SndStack {
+  explicit SndStack(model::backends::AudioSink* sink) : device(sink, nullptr) {}
+
+  static std::vector<uint8_t> time_input(uint32_t frames);
+  bool apply(uint16_t channel, std::span<const uint8_t> bytes);
+
+  model::devices::SndDevice device;
 };
 
 }  // namespace aerov::sim

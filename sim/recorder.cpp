@@ -1,5 +1,7 @@
 #include "sim/recorder.hpp"
 
+#include <algorithm>
+
 #include "sim/sim_machine.hpp"
 
 namespace aerov::sim {
@@ -67,7 +69,9 @@ class Recorder::Os final : public w7::OsServices {
 Recorder::Recorder(SimMachine& machine, const std::string& path,
                    const traces::Provenance& provenance)
     : m_(machine), writer_(path, provenance), shadow_(machine.memory, machine.used_ranges()),
-      os_(std::make_unique<Os>(*this, *machine.os)) {}
+      os_(std::make_unique<Os>(*this, *machine.os)) {
+  m_.memory.set_dirty_logging(true);
+}
 
 Recorder::~Recorder() = default;
 
@@ -75,17 +79,34 @@ w7::OsServices& Recorder::os() { return *os_; }
 
 uint64_t Recorder::now() const { return m_.now(); }
 
+// The driver side writes guest RAM through GuestMemory (logged) or, for
+// the core, through host pointers into the DMA memory it was given: those
+// pages are compared every time.
 void Recorder::driver_changes() {
-  shadow_.sync([this](uint64_t gpa, std::span<const uint8_t> bytes) {
+  std::vector<uint64_t> pages = m_.memory.take_dirty_pages();
+  constexpr uint64_t kPage = model::GuestMemory::kPageSize;
+  const uint64_t dma = m_.os->window_gpa();
+  for (uint64_t p = dma / kPage; p * kPage < dma + m_.os->window_used(); ++p) pages.push_back(p);
+  std::sort(pages.begin(), pages.end());
+  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+  shadow_.sync_pages(pages, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_.write(make::mem_write(now(), gpa, bytes));
   });
 }
 
+// The device models report what they write (the dirty log). Before each
+// state hash a full comparison audits that: a change nobody logged is
+// written as a dma_write, which no replay reproduces, so it surfaces as a
+// divergence instead of passing unseen.
 void Recorder::device_changes() {
-  shadow_.sync([this](uint64_t gpa, std::span<const uint8_t> bytes) {
+  const auto dma_write = [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_.write(make::dma_write(now(), 0, gpa, bytes));
-  });
-  if (writer_.state_hash_due()) writer_.write(make::state_hash(now(), shadow_.hash()));
+  };
+  shadow_.sync_pages(m_.memory.take_dirty_pages(), dma_write);
+  if (writer_.state_hash_due()) {
+    shadow_.sync(dma_write);
+    writer_.write(make::state_hash(now(), shadow_.hash()));
+  }
 }
 
 void Recorder::device_event(traces::Event event) {
@@ -124,6 +145,9 @@ void Recorder::host_output(uint16_t channel, std::span<const uint8_t> bytes) {
 }
 
 void Recorder::finish() {
+  shadow_.sync([this](uint64_t gpa, std::span<const uint8_t> bytes) {
+    writer_.write(make::dma_write(now(), 0, gpa, bytes));
+  });
   writer_.write(make::state_hash(now(), shadow_.hash()));
   writer_.finish();
 }

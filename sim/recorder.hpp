@@ -3,13 +3,16 @@
 //
 //   * Driver side: the core's config and BAR accesses (reads with the value
 //     the device answered), guest memory the driver changed (mem_write,
-//     found by comparing the run's RAM with a shadow before every write
-//     access and every doorbell), the moments the device looks at a queue
+//     found before every write access, doorbell and host action by
+//     comparing with a shadow the pages guest memory's dirty log names and
+//     the core's DMA memory), the moments the device looks at a queue
 //     (doorbell), and the host's actions on the device (host_input).
 //   * Device side: interrupts (intx), guest memory the device changed
-//     (dma_write, compared after every write access and doorbell), frames
-//     it hands the host (host_output), and every 1024 events a hash of the
-//     watched memory (state_hash).
+//     (dma_write: the logged pages, compared after every write access and
+//     doorbell; all watched memory before each state hash, so a write the
+//     device did not log shows up), frames or audio it hands the host
+//     (host_output), and every 1024 events a hash of the watched memory
+//     (state_hash).
 //
 // Device events caused by an access are written after the access, so a
 // replay that performs the access sees them in the recorded order. DMA

@@ -27,9 +27,10 @@ class ReplayGate final : public transport::ForwardingDevice {
  public:
   using ForwardingDevice::ForwardingDevice;
   void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
-    if (passthrough) inner().queue_notify(q, t);
+    if (passthrough || (q < 32 && (immediate >> q & 1) != 0)) inner().queue_notify(q, t);
   }
   bool passthrough = false;
+  uint32_t immediate = 0;  // queues the recorded machine served at the doorbell
 };
 
 // The net device's peer during a replay: what the device sends is a
@@ -40,6 +41,19 @@ class CapturePeer final : public model::backends::NetBackend {
   void attach(model::backends::NetPort*) override {}
   void transmit(std::span<const uint8_t> frame) override {
     out_.push_back(make::host_output(0, 0, channel::kSent, frame));
+  }
+
+ private:
+  std::deque<Event>& out_;
+};
+
+// The snd device's sink during a replay: what it plays is a device-side
+// effect to compare.
+class CaptureSink final : public model::backends::AudioSink {
+ public:
+  explicit CaptureSink(std::deque<Event>& out) : out_(out) {}
+  void write(std::span<const uint8_t> pcm) override {
+    out_.push_back(make::host_output(0, 0, channel::kPlayed, pcm));
   }
 
  private:
@@ -105,6 +119,11 @@ class Replayer {
       net_.emplace(peer_.get());
       device = &net_->device;
       spec = &contract::kNet;
+    } else if (p.scenario == "snd") {
+      sink_ = std::make_unique<CaptureSink>(generated_);
+      snd_.emplace(sink_.get());
+      device = &snd_->device;
+      spec = &contract::kSnd;
     } else if (p.scenario == "input") {
       input_.emplace();
       device = &input_->device;
@@ -121,6 +140,12 @@ class Replayer {
       msix_messages = cfg["msix_messages"].get<uint16_t>();
     }
     gate_ = std::make_unique<ReplayGate>(*device);
+    if (cfg.contains("immediate_queues")) {
+      if (!cfg["immediate_queues"].is_number_unsigned()) {
+        return fail("provenance config has a bad immediate_queues");
+      }
+      gate_->immediate = cfg["immediate_queues"].get<uint32_t>();
+    }
     if (msix_messages != 0) machine_.set_msix_vectors(4);
     machine_.attach(*gate_, *spec);
     machine_.os->trace_mmio(false);
@@ -214,6 +239,8 @@ class Replayer {
           known = net_->apply(ch, e.data(2));
         } else if (input_) {
           known = input_->apply(ch, e.data(2));
+        } else if (snd_) {
+          known = snd_->apply(ch, e.data(2));
         }
         return known || diverge(i, &e, nullptr, "a host_input this device stack does not know");
       }
@@ -264,6 +291,8 @@ class Replayer {
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
   std::optional<InputStack> input_;
+  std::unique_ptr<CaptureSink> sink_;
+  std::optional<SndStack> snd_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;

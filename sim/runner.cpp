@@ -18,7 +18,7 @@ const char* to_string(Outcome o) {
 }
 
 const std::vector<std::string>& scenario_names() {
-  static const std::vector<std::string> names = {"blk", "net", "input"};
+  static const std::vector<std::string> names = {"blk", "net", "input", "snd"};
   return names;
 }
 
@@ -29,6 +29,7 @@ RunResult run(const RunOptions& o) {
     if (o.scenario == "blk") return run_blk(o);
     if (o.scenario == "net") return run_net(o);
     if (o.scenario == "input") return run_input(o);
+    if (o.scenario == "snd") return run_snd(o);
     RunResult r;
     r.outcome = Outcome::kCrash;
     r.message = "unknown scenario '" + o.scenario + "'";

@@ -13,7 +13,7 @@ class SimMachine::Gate final : public transport::ForwardingDevice {
  public:
   Gate(SimMachine& m, transport::VirtioDevice& inner) : ForwardingDevice(inner), m_(m) {}
   void queue_notify(uint16_t q, transport::DeviceTransport& t) override {
-    if (passthrough_) {
+    if (passthrough_ || (q < 32 && (m_.immediate_queues_ >> q & 1) != 0)) {
       inner().queue_notify(q, t);
       return;
     }
@@ -190,6 +190,7 @@ traces::Provenance SimMachine::provenance(
   j["steps"] = options.steps;
   j["faults"] = options.faults;
   j["msix_messages"] = msix_messages_;
+  if (immediate_queues_ != 0) j["immediate_queues"] = immediate_queues_;
   if (options.mutant != Mutant::kNone) j["mutant"] = std::string(to_string(options.mutant));
   nlohmann::json ranges = nlohmann::json::array();
   for (const auto& [lo, hi] : used_ranges()) ranges.push_back({lo, hi});

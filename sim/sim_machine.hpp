@@ -115,6 +115,11 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // The device looks at queue q after `delay` cycles (folded with a pending
   // look at the same queue).
   void serve_soon(uint16_t q, Cycles delay);
+  // Doorbells of queue q (< 32) reach the device at once, inside the
+  // driver's write: for a core that waits for the answer within the call
+  // (snd's control requests), as a device thread answering within the
+  // driver's stall would. Part of the recorded configuration.
+  void serve_at_doorbell(uint16_t q) { immediate_queues_ |= uint32_t{1} << q; }
   // Schedules a labelled event; the label and time go into trace_hash().
   void at(Cycles delay, std::string label, std::function<void()> fn);
 
@@ -182,6 +187,7 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   bool irq_scheduled_ = false;
   bool msi_scheduled_ = false;
   uint16_t msix_messages_ = 0;
+  uint32_t immediate_queues_ = 0;
   std::vector<bool> serve_scheduled_;
 };
 

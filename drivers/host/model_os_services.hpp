@@ -103,6 +103,7 @@ class ModelOsServices final : public windows7::OsServices {
   // Traced reads of [offset, offset + 1) in `bar` (e.g. BAR0 + 0x2000, ISR).
   size_t mmio_reads_at(uint8_t bar, uint32_t offset) const;
   int lock_depth() const { return pci_.lock_depth(); }
+  uint64_t window_gpa() const { return window_gpa_; }
   uint64_t window_used() const { return used_; }
 
  private:
