@@ -12,7 +12,7 @@ for preset in default clang; do
 done
 
 status=0
-for scenario in blk net; do
+for scenario in blk net input snd; do
   for seed in 1 7 1234; do  # seed 1 draws MSI-X (irq=msix3), 7 and 1234 INTx
     args=(sim --scenario "$scenario" --seed "$seed" --steps 500)
     gcc_line=$(build/default/cli/aero-virtio "${args[@]}")
