@@ -119,8 +119,11 @@ void Baseline_TraceRead(benchmark::State& state) {
 
 BENCHMARK_CAPTURE(Sim, blk, std::string("blk"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Sim, net, std::string("net"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Sim, input, std::string("input"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Sim, snd, std::string("snd"))->ArgName("steps")->Arg(200)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Replay, blk, std::string("blk"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Replay, net, std::string("net"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(Replay, input, std::string("input"))->Unit(benchmark::kMillisecond);
 BENCHMARK(Baseline_EventQueue);
 BENCHMARK(Baseline_TraceRead)->Unit(benchmark::kMillisecond);
 

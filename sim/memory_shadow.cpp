@@ -1,6 +1,7 @@
 #include "sim/memory_shadow.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -38,11 +39,8 @@ bool has_zero_byte(uint64_t v) {
 uint64_t block_hash(const uint8_t* p, size_t n) {
   uint64_t h = traces::kFnvOffset;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w = 0;
-    for (int b = 7; b >= 0; --b) w = (w << 8) | p[i + static_cast<size_t>(b)];
-    h = (h ^ w) * 0x100000001b3ull;
-  }
+  static_assert(std::endian::native == std::endian::little, "words are read little-endian");
+  for (; i + 8 <= n; i += 8) h = (h ^ load64(p + i)) * 0x100000001b3ull;
   if (i < n) {
     uint64_t w = 0;
     for (size_t b = n; b-- > i;) w = (w << 8) | p[b];
@@ -61,6 +59,10 @@ void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const 
   c.stale[block] = 1;
   size_t i = at;
   while (i < end) {
+    if (i + 8 <= end && load64(live + i) == load64(copy + i)) {
+      i += 8;
+      continue;
+    }
     if (live[i] == copy[i]) {
       ++i;
       continue;
