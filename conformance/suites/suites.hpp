@@ -2,9 +2,12 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "aerov/contract/windows_device_contract.hpp"
 #include "conformance/check.hpp"
 
 namespace aerov::conformance {
@@ -29,5 +32,11 @@ std::vector<Check> blk_checks();
 std::vector<Check> net_checks();
 std::vector<Check> input_checks();
 std::vector<Check> snd_checks();
+std::vector<Check> versioning_checks();
+
+// VER-2: what in `live` breaks compatibility with the baseline contract JSON
+// (empty: only additions). Exposed for tests that feed it broken contracts.
+std::vector<std::string> compat_problems(std::string_view baseline_json, uint32_t major,
+                                         uint8_t pci_revision, std::span<const contract::DeviceSpec> live);
 
 }  // namespace aerov::conformance
