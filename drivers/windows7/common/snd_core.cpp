@@ -209,7 +209,11 @@ SndError SndCore::control(const uint8_t* request, uint32_t request_bytes, uint32
   // One request at a time: the next used entry is this one's.
   vq::UsedBuffer used{};
   vq::DriverStatus st = vq::DriverStatus::kEmpty;
-  for (uint32_t i = 0; i < kControlPolls && st == vq::DriverStatus::kEmpty; ++i) st = q.get_used(&used);
+  for (uint32_t i = 0; i < kControlPolls; ++i) {
+    st = q.get_used(&used);
+    if (st != vq::DriverStatus::kEmpty) break;
+    os_->stall_us(kControlPollUs);
+  }
   if (st != vq::DriverStatus::kOk || used.len < wire::kHdrBytes) {
     ++counters_.control_failures;
     last_status_ = 0;

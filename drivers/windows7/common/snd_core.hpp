@@ -25,8 +25,10 @@
 // start() continues at the following period boundary.
 //
 // Control requests are synchronous: one at a time, the core waits for the
-// completion on controlq (bounded by kControlPolls reads of the used ring;
-// a device that does not answer is reset, STAT-4). A non-OK status fails
+// completion on controlq (up to kControlPolls looks at the used ring with
+// a kControlPollUs stall between them, about 100 ms: a device model on
+// another host thread answers well within that; one that does not answer
+// is reset, STAT-4). A non-OK status fails
 // the call with kDeviceStatus and last_status() says which.
 //
 // eventq (SND-5): kEventBuffers buffers stay posted; the core does not need
@@ -111,7 +113,8 @@ class SndCore {
   static constexpr uint32_t kMinPeriods = 2;
   static constexpr uint32_t kMaxPeriods = 16;
   static constexpr uint16_t kEventBuffers = 8;
-  static constexpr uint32_t kControlPolls = 1024;
+  static constexpr uint32_t kControlPolls = 10000;
+  static constexpr uint32_t kControlPollUs = 10;
   static constexpr uint32_t kMaxResetsWithoutProgress = 4;
 
   // DRV-1, STAT-3: attach (strict, revision 1), reset, negotiate, check
