@@ -1,6 +1,6 @@
 // Shared by the device-model fuzz targets that read an op script (net,
-// input): the script reader and the two-queue DeviceTransport they drive a
-// device through without PCI.
+// input, snd): the script reader, the DeviceTransport they drive a device
+// through without PCI, and the raw ring ops every script starts with.
 #pragma once
 
 #include <cstddef>
@@ -38,14 +38,18 @@ class Reader {
   size_t at_ = 0;
 };
 
-// Two queues, behaving like VirtioPciFunction where the device can tell: a
-// ring error sets needs_reset (the target then skips doorbells until reset).
-class TwoQueueTransport final : public transport::DeviceTransport {
+// N queues (a power of two), behaving like VirtioPciFunction where the
+// device can tell: a ring error sets needs_reset (the target then skips
+// doorbells until reset).
+template <uint16_t N>
+class QueueTransport final : public transport::DeviceTransport {
+  static_assert(N != 0 && (N & (N - 1)) == 0, "queue index is masked with N - 1");
+
  public:
-  explicit TwoQueueTransport(model::GuestMemory& m) : mem_(m) {}
+  explicit QueueTransport(model::GuestMemory& m) : mem_(m) {}
   model::GuestMemory& memory() override { return mem_; }
-  virtqueue::DeviceQueue& queue(uint16_t q) override { return queues_[q & 1]; }
-  void used_buffers_published(uint16_t q) override { (void)queues_[q & 1].should_interrupt(); }
+  virtqueue::DeviceQueue& queue(uint16_t q) override { return queues_[q & (N - 1)]; }
+  void used_buffers_published(uint16_t q) override { (void)queues_[q & (N - 1)].should_interrupt(); }
   void config_changed() override {}
   void set_needs_reset() override { needs_reset = true; }
   uint64_t negotiated_features() const override { return features; }
@@ -55,18 +59,19 @@ class TwoQueueTransport final : public transport::DeviceTransport {
 
  private:
   model::GuestMemory& mem_;
-  virtqueue::DeviceQueue queues_[2];
+  virtqueue::DeviceQueue queues_[N];
 };
 
-// Ops 0..2 of the device fuzzers' scripts on two raw rings of `size`:
+// Ops 0..2 of the device fuzzers' scripts on N raw rings, ring q of
+// sizes[q] (q = the script's byte masked with N - 1):
 //   0 DESC      q u8, index u16, addr_sel u8, addr u64, len u32, flags u16, next u16
 //   1 AVAIL     q u8, head u16             (make head available)
 //   2 AVAIL_IDX q u8, idx u16              (raw avail.idx write)
 // `address(addr_sel, addr)` gives the guest-physical address.
-template <typename AddressFn>
-void ring_op(uint8_t op, Reader& in, virtqueue::testing::RingBuilder* rings, uint16_t size,
+template <uint16_t N, typename AddressFn>
+void ring_op(uint8_t op, Reader& in, virtqueue::testing::RingBuilder* rings, const uint16_t (&sizes)[N],
              AddressFn address) {
-  const uint8_t q = in.u8() & 1;
+  const uint8_t q = in.u8() & (N - 1);
   if (op == 0) {
     const uint16_t index = in.u16();
     const uint8_t sel = in.u8();
@@ -74,7 +79,7 @@ void ring_op(uint8_t op, Reader& in, virtqueue::testing::RingBuilder* rings, uin
     const uint32_t len = in.u32();
     const uint16_t flags = in.u16();
     const uint16_t next = in.u16();
-    rings[q].set_desc(index % size, addr, len, flags, next);
+    rings[q].set_desc(index % sizes[q], addr, len, flags, next);
   } else if (op == 1) {
     rings[q].make_available(in.u16());
   } else {

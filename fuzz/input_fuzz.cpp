@@ -58,10 +58,11 @@ constexpr uint64_t kRingGpa[2] = {0x10000, 0x20000};
 constexpr uint64_t kBufGpa = 0x100000;
 constexpr uint64_t kBufBytes = 0x100000;
 constexpr uint16_t kQueueSize = 64;
+constexpr uint16_t kSizes[2] = {kQueueSize, kQueueSize};
 constexpr int kMaxOps = 1024;
 
 using aerov::fuzz::Reader;
-using FuzzTransport = aerov::fuzz::TwoQueueTransport;
+using FuzzTransport = aerov::fuzz::QueueTransport<2>;
 
 uint64_t address(uint8_t sel, uint64_t raw) { return (sel & 1) ? raw : kBufGpa + raw % kBufBytes; }
 
@@ -111,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 0:
       case 1:
       case 2:
-        aerov::fuzz::ring_op(op, in, rings, kQueueSize, address);
+        aerov::fuzz::ring_op(op, in, rings, kSizes, address);
         break;
       case 3:
         run(in.u8() & 1);

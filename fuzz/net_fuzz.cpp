@@ -57,10 +57,11 @@ constexpr uint64_t kTableGpa = 0x30000;   // 256 indirect entries
 constexpr uint64_t kBufGpa = 0x100000;    // the guest's buffer area
 constexpr uint64_t kBufBytes = 0x100000;
 constexpr uint16_t kQueueSize = 256;
+constexpr uint16_t kSizes[2] = {kQueueSize, kQueueSize};
 constexpr int kMaxOps = 1024;
 
 using aerov::fuzz::Reader;
-using FuzzTransport = aerov::fuzz::TwoQueueTransport;
+using FuzzTransport = aerov::fuzz::QueueTransport<2>;
 
 uint64_t address(uint8_t sel, uint64_t raw) { return (sel & 1) ? raw : kBufGpa + raw % kBufBytes; }
 
@@ -98,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 0:
       case 1:
       case 2:
-        aerov::fuzz::ring_op(op, in, rings, kQueueSize, address);
+        aerov::fuzz::ring_op(op, in, rings, kSizes, address);
         break;
       case 3: {
         const uint8_t q = in.u8() & 1;

@@ -37,6 +37,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "fuzz/fuzz_ops.hpp"
 #include "model/backends/audio/audio_backend.hpp"
 #include "model/devices/snd/snd_device.hpp"
 #include "model/memory/guest_memory.hpp"
@@ -57,46 +58,8 @@ constexpr uint64_t kBufGpa = 0x100000;  // the guest's buffer area
 constexpr uint64_t kBufBytes = 0x200000;
 constexpr int kMaxOps = 1024;
 
-class Reader {
- public:
-  Reader(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool done() const { return at_ >= n_; }
-  uint64_t take(unsigned bytes) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; ++i) {
-      if (at_ < n_) v |= uint64_t{d_[at_]} << (8 * i);
-      ++at_;
-    }
-    return v;
-  }
-  uint8_t u8() { return static_cast<uint8_t>(take(1)); }
-  uint16_t u16() { return static_cast<uint16_t>(take(2)); }
-  uint32_t u32() { return static_cast<uint32_t>(take(4)); }
-  uint64_t u64() { return take(8); }
-
- private:
-  const uint8_t* d_;
-  size_t n_;
-  size_t at_ = 0;
-};
-
-class FuzzTransport final : public aerov::transport::DeviceTransport {
- public:
-  explicit FuzzTransport(GuestMemory& m) : mem_(m) {}
-  GuestMemory& memory() override { return mem_; }
-  vq::DeviceQueue& queue(uint16_t q) override { return queues_[q & 3]; }
-  void used_buffers_published(uint16_t q) override { (void)queues_[q & 3].should_interrupt(); }
-  void config_changed() override {}
-  void set_needs_reset() override { needs_reset = true; }
-  uint64_t negotiated_features() const override { return features; }
-
-  uint64_t features = 0;
-  bool needs_reset = false;
-
- private:
-  GuestMemory& mem_;
-  vq::DeviceQueue queues_[4];
-};
+using aerov::fuzz::Reader;
+using FuzzTransport = aerov::fuzz::QueueTransport<4>;
 
 // Counts what it is given instead of keeping it: a run may play a lot.
 class CountingSink final : public aerov::model::backends::AudioSink {
@@ -140,28 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Reader in(data, size);
   for (int op_count = 0; op_count < kMaxOps && !in.done(); ++op_count) {
-    switch (in.u8() % 9) {
-      case 0: {
-        const uint8_t q = in.u8() & 3;
-        const uint16_t index = in.u16();
-        const uint8_t sel = in.u8();
-        const uint64_t addr = address(sel, in.u64());
-        const uint32_t len = in.u32();
-        const uint16_t flags = in.u16();
-        const uint16_t next = in.u16();
-        rings[q].set_desc(index % kSizes[q], addr, len, flags, next);
+    const uint8_t op = in.u8() % 9;
+    switch (op) {
+      case 0:
+      case 1:
+      case 2:
+        aerov::fuzz::ring_op(op, in, rings.data(), kSizes, address);
         break;
-      }
-      case 1: {
-        const uint8_t q = in.u8() & 3;
-        rings[q].make_available(in.u16());
-        break;
-      }
-      case 2: {
-        const uint8_t q = in.u8() & 3;
-        rings[q].set_avail_idx(in.u16());
-        break;
-      }
       case 3:
         notify(in.u8() & 3);
         break;
