@@ -59,6 +59,12 @@ void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const 
   c.stale[block] = 1;
   size_t i = at;
   while (i < end) {
+    if (i + 32 <= end && ((load64(live + i) ^ load64(copy + i)) | (load64(live + i + 8) ^ load64(copy + i + 8)) |
+                          (load64(live + i + 16) ^ load64(copy + i + 16)) |
+                          (load64(live + i + 24) ^ load64(copy + i + 24))) == 0) {
+      i += 32;
+      continue;
+    }
     if (i + 8 <= end && load64(live + i) == load64(copy + i)) {
       i += 8;
       continue;
@@ -130,7 +136,13 @@ void MemoryShadow::sync_pages(std::span<const uint64_t> pages, const Change& cha
 }
 
 void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes) {
-  memory.write(gpa, bytes.data(), bytes.size());
+  // Through the host pointer, so the dirty log keeps naming only what the
+  // device wrote: memory and copy agree here.
+  if (uint8_t* p = memory.translate(gpa, bytes.size()); p != nullptr) {
+    std::memcpy(p, bytes.data(), bytes.size());
+  } else {
+    memory.write(gpa, bytes.data(), bytes.size());
+  }
   const uint64_t end = gpa + bytes.size();
   for (Copy& c : copies_) {
     const uint64_t lo = std::max(gpa, c.base);

@@ -33,7 +33,8 @@ class MemoryShadow {
   // numbers, sorted; GuestMemory::take_dirty_pages()). Equal to sync() when
   // nothing outside those pages changed.
   void sync_pages(std::span<const uint64_t> pages, const Change& change);
-  // Writes `bytes` to guest memory and to the copy (a replayed mem_write).
+  // Writes `bytes` to guest memory and to the copy (a replayed mem_write),
+  // bypassing guest memory's dirty log where the range is in one region.
   void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes);
   // The state hash (equal to memory right after a sync()): FNV-1a 64 over
   // the blocks' hashes as little-endian u64s, in address order; a block's
