@@ -140,7 +140,12 @@ uint32_t QtestOsServices::mmio_read(uint8_t bar, uint32_t offset, uint8_t width)
   if (bar >= 6 || !bars_[bar].memory || uint64_t{offset} + width > bars_[bar].size) {
     return 0xFFFF'FFFFu;  // master abort
   }
-  return static_cast<uint32_t>(qt_.mmio_read(bars_[bar].address + offset, width));
+  const auto value = static_cast<uint32_t>(qt_.mmio_read(bars_[bar].address + offset, width));
+  if (pull_armed_) {
+    pull_armed_ = false;
+    pull();
+  }
+  return value;
 }
 
 void QtestOsServices::mmio_write(uint8_t bar, uint32_t offset, uint8_t width, uint32_t value) {
@@ -151,24 +156,31 @@ void QtestOsServices::mmio_write(uint8_t bar, uint32_t offset, uint8_t width, ui
 
 void QtestOsServices::push() {
   const uint8_t* mirror = mirror_.get();
+  uint8_t* image = image_.data();
   uint32_t at = 0;
   while (at < dma_used_) {
     const uint32_t block = std::min(kSyncBlockBytes, dma_used_ - at);
-    if (std::memcmp(mirror + at, image_.data() + at, block) == 0) {
-      at += block;
+    if (std::memcmp(mirror + at, image + at, block) == 0) {
+      at += block;  // the common case: nothing written here
       continue;
     }
-    uint32_t end = at + block;  // extend over following changed blocks
-    while (end < dma_used_) {
-      const uint32_t next = std::min(kSyncBlockBytes, dma_used_ - end);
-      if (std::memcmp(mirror + end, image_.data() + end, next) == 0) break;
-      end += next;
+    // Byte-exact runs only, never the equal bytes between them: those may
+    // be stale here because the device wrote them in the guest since the
+    // last pull (a status byte next to the one the core just set).
+    const uint32_t end = at + block;
+    while (at < end) {
+      if (mirror[at] == image[at]) {
+        ++at;
+        continue;
+      }
+      uint32_t run_end = at + 1;
+      while (run_end < dma_used_ && mirror[run_end] != image[run_end]) ++run_end;
+      qt_.memwrite(dma_gpa_ + at, mirror + at, run_end - at);
+      std::memcpy(image + at, mirror + at, run_end - at);
+      ++pushes_;
+      pushed_bytes_ += run_end - at;
+      at = run_end;
     }
-    qt_.memwrite(dma_gpa_ + at, mirror + at, end - at);
-    std::memcpy(image_.data() + at, mirror + at, end - at);
-    ++pushes_;
-    pushed_bytes_ += end - at;
-    at = end;
   }
 }
 

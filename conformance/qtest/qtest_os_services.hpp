@@ -12,13 +12,24 @@
 // through host pointers, but the device reads guest RAM inside another
 // process. The window of guest RAM handed out by alloc_dma therefore has
 // a host mirror, plus an image of what the guest is known to hold:
-//   push()  sends every 64-byte block where mirror and image differ
-//           (coalesced runs, `write`) - done before every MMIO write,
-//           since a doorbell or DRIVER_OK is when the device may look;
+//   push()  sends exactly the bytes where mirror and image differ (runs
+//           of them, `write`; 64-byte blocks that compare equal are
+//           skipped) - done before every MMIO write, since a doorbell or
+//           DRIVER_OK is when the device may look. Never whole blocks: a
+//           byte the core did not touch may be stale in the mirror because
+//           the device wrote it since the last pull (blk status bytes sit
+//           side by side; sending a block undid completions). The price: a
+//           byte rewritten with the value the image already holds is not
+//           resent, so a device that skips writing a status byte could
+//           leave the previous request's value (QEMU writes every one);
 //   pull()  push()es, then reads the used part of the window back in one
 //           `read` (one request, so the snapshot is consistent with the
-//           device's own ordering) - the harness calls it before poll(),
-//           i.e. where an interrupt would make the core look.
+//           device's own ordering). For INTx the harness arms
+//           pull_after_next_mmio_read() before calling the core's
+//           interrupt(): its first access is the read-to-acknowledge ISR
+//           read, and the snapshot must be taken after it - one taken
+//           before would miss a completion the ISR read acknowledged, and
+//           with the line low nothing would ever deliver it.
 // The device never writes what the driver is still writing (the ring
 // protocol hands each byte to one side at a time), so whole-window
 // copies cannot lose an update.
@@ -42,7 +53,7 @@ struct FoundFunction {
 
 class QtestOsServices final : public drivers::windows7::OsServices {
  public:
-  static constexpr uint32_t kSyncBlockBytes = 64;
+  static constexpr uint32_t kSyncBlockBytes = 64;  // compared at once; sent byte-exact
   static constexpr uint64_t kMmioWindowBase = 0xC000'0000;  // pc: inside the PCI hole below 4 GiB
   static constexpr uint16_t kIoWindowBase = 0xC000;
 
@@ -64,6 +75,8 @@ class QtestOsServices final : public drivers::windows7::OsServices {
 
   void push();
   void pull();
+  // One-shot: the next mmio_read() pull()s after reading.
+  void pull_after_next_mmio_read() { pull_armed_ = true; }
 
   // PciAccess.
   uint32_t config_read(uint16_t offset, uint8_t width) override;
@@ -106,6 +119,7 @@ class QtestOsServices final : public drivers::windows7::OsServices {
   std::vector<uint8_t> image_;                      // what the guest holds
   Bar bars_[6];
   int lock_depth_ = 0;
+  bool pull_armed_ = false;
   std::vector<std::string> log_;
   uint64_t pushes_ = 0;
   uint64_t pushed_bytes_ = 0;
