@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conformance/qtest/qtest_client.hpp"
+#include "conformance/qtest/qtest_os_services.hpp"
 #include "conformance/qtest/qtest_protocol.hpp"
 
 namespace qt = aerov::conformance::qtest;
@@ -38,17 +39,18 @@ std::string error_of(const std::function<void()>& f) {
 struct ScriptedPeer {
   int client_fd = -1;
   std::thread thread;
+  std::vector<std::string> requests;  // read only after the client is gone
 
   explicit ScriptedPeer(std::vector<std::string> replies) {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
     client_fd = fds[0];
     const int peer = fds[1];
-    thread = std::thread([peer, replies = std::move(replies)] {
+    thread = std::thread([this, peer, replies = std::move(replies)] {
       qt::LineChannel ch(peer);
       for (const auto& r : replies) {
         try {
-          ch.read_line(milliseconds{2000});
+          requests.push_back(ch.read_line(milliseconds{2000}));
         } catch (const qt::QtestError&) {
           return;
         }
@@ -212,4 +214,40 @@ TEST_CASE("a QEMU that exits before connecting is an error and not a hang", "[qt
   CHECK(contains(e, "virtio-blk-pci: QEMU exited before connecting its qtest socket"));
   CHECK(contains(e, "QEMU stderr"));
   CHECK(std::chrono::steady_clock::now() - start < milliseconds{4000});
+}
+
+TEST_CASE("DMA push sends exactly the bytes the core changed and pull refreshes both copies",
+          "[qtest]") {
+  // Replies: two writes (push), then a read of the 128 used bytes (pull
+  // after its own empty push).
+  std::string guest = "OK 0x";
+  for (int i = 0; i < 128; ++i) guest += i == 4 ? "aa" : "00";
+  {
+    ScriptedPeer peer({"OK\n", "OK\n", guest + "\n"});
+    {
+      qt::QtestClient c(qt::LineChannel(peer.client_fd), "virtio-test-pci");
+      qt::QtestOsServices os(c, 4, 0x100000, 4096);
+      aerov::drivers::windows7::DmaRegion r{};
+      REQUIRE(os.alloc_dma(128, 64, &r));
+      CHECK(r.pa == 0x100000);
+      auto* p = static_cast<uint8_t*>(r.va);
+      p[3] = 0x11;  // byte 4 stays as the core left it: the device may own it
+      p[5] = 0x22;
+      p[6] = 0x33;
+      os.push();
+      os.push();  // nothing new: no traffic
+      CHECK(os.pushes() == 2);
+      CHECK(os.pushed_bytes() == 3);
+      os.pull();
+      CHECK(os.pulls() == 1);
+      CHECK(p[4] == 0xAA);  // what the device wrote
+      CHECK(p[3] == 0x00);  // the snapshot replaces the mirror wholesale
+    }
+    peer.thread.join();
+    REQUIRE(peer.requests.size() == 3);
+    CHECK(peer.requests[0] == "write 0x100003 0x1 0x11");
+    CHECK(peer.requests[1] == "write 0x100005 0x2 0x2233");
+    CHECK(peer.requests[2] == "read 0x100000 0x80");
+    peer.thread = std::thread([] {});  // the destructor joins
+  }
 }
