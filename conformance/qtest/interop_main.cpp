@@ -1,4 +1,4 @@
-// aerov_qtest_interop blk|net|input: our driver cores, through QtestOsServices,
+// aerov_qtest_interop blk|net|input|qemu-dies: our driver cores, through QtestOsServices,
 // find, initialise and drive QEMU's own virtio-blk-pci, virtio-net-pci and
 // virtio-keyboard-pci (disable-legacy=on: modern IDs, revision 1) in
 // permissive mode - a layout that is not ours (capabilities in BAR4, notify
@@ -505,11 +505,50 @@ void run_input(const std::string& qemu_bin) {
               static_cast<unsigned long long>(os.pulls()));
 }
 
+// ---- the harness's own failure path ---------------------------------------------
+
+// QEMU killed under a running core must give an error that names the
+// device and shows the last protocol lines, at once - not a hang and not
+// a pass.
+void run_dies(const std::string& qemu_bin) {
+  qt::QemuProcess qemu(qemu_bin, {"-device", "virtio-keyboard-pci,disable-legacy=on,addr=4"},
+                       "virtio-keyboard-pci");
+  auto& q = qemu.qtest();
+  const qt::FoundFunction f = qt::QtestOsServices::find(q, 0x1052);
+  qt::QtestOsServices os(q, f.device, kDmaGpa, kDmaBytes);
+  os.assign_resources();
+  w7::InputCore core;
+  w7::InputCoreConfig cfg{};
+  cfg.on_report = [](void*, const uint8_t*, uint32_t) {};
+  cfg.validation = aerov::transport::ValidationMode::kPermissive;
+  if (core.init(os, cfg) != w7::InputError::kNone) q.fail("InputCore::init\n" + log_text(os));
+  qemu.kill_now();
+  const auto start = Clock::now();
+  std::string error;
+  try {
+    os.pull();
+    core.interrupt();
+  } catch (const qt::QtestError& e) {
+    error = e.what();
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  const bool names_cause = error.find("closed the socket") != std::string::npos ||
+                           error.find("socket write failed") != std::string::npos;
+  if (error.rfind("virtio-keyboard-pci: ", 0) != 0 || !names_cause ||
+      error.find("last qtest lines") == std::string::npos || ms > 5000) {
+    throw qt::QtestError("virtio-keyboard-pci: killing QEMU gave no clear error within 5 s (" +
+                         std::to_string(ms) + " ms): '" + error + "'");
+  }
+  std::printf("QEMU killed under a running core: after %lld ms: %s\n", static_cast<long long>(ms),
+              error.substr(0, error.find('\n')).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s blk|net|input\n", argv[0]);
+    std::fprintf(stderr, "usage: %s blk|net|input|qemu-dies\n", argv[0]);
     return kExitUsage;
   }
   const std::string which = argv[1];
@@ -517,8 +556,9 @@ int main(int argc, char** argv) {
   if (which == "blk") run = run_blk;
   if (which == "net") run = run_net;
   if (which == "input") run = run_input;
+  if (which == "qemu-dies") run = run_dies;
   if (run == nullptr) {
-    std::fprintf(stderr, "usage: %s blk|net|input\n", argv[0]);
+    std::fprintf(stderr, "usage: %s blk|net|input|qemu-dies\n", argv[0]);
     return kExitUsage;
   }
   const std::string qemu = qt::QemuProcess::find_binary();

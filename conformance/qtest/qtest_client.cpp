@@ -414,6 +414,13 @@ bool QemuProcess::alive() {
   return true;
 }
 
+void QemuProcess::kill_now() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 std::string QemuProcess::stderr_tail() const {
   std::ifstream in(dir_ + "/qemu.stderr");
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

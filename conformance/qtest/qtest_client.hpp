@@ -134,6 +134,8 @@ class QemuProcess {
   std::string stderr_tail() const;
   // Still running (not reaped)?
   bool alive();
+  // Fault injection for the harness's own error path: SIGKILL and reap.
+  void kill_now();
 
  private:
   void stop();
