@@ -12,6 +12,7 @@ packages=(
   libclang-rt-14-dev libfuzzer-14-dev
   # Windows 7 driver code: freestanding cross-compile check
   mingw-w64 g++-mingw-w64-i686 g++-mingw-w64-x86-64
+  qemu-system-x86  # interop: QEMU's own virtio devices over qtest (ctest -L interop)
 )
 
 missing=()

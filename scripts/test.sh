@@ -12,12 +12,12 @@ scripts/install-deps.sh
 run_preset() {
   cmake --preset "$1" >/dev/null
   cmake --build --preset "$1"
-  ctest --preset "$1"
+  ctest --preset "$1" "${@:2}"
 }
 
 run_preset default
 if [ "${CI:-}" = "true" ] || [ "${AEROV_FULL:-}" = "1" ]; then
-  run_preset asan
+  run_preset asan -LE interop  # interop (QEMU) runs in the default preset only
   scripts/sim-cross-compiler.sh
   FUZZ_SECONDS="${FUZZ_SECONDS:-30}" fuzz/run.sh
 fi

@@ -6,6 +6,8 @@
 #include <rapidcheck/catch.h>
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "drivers/windows7/common/blk_core.hpp"
+#include "drivers/windows7/common/input_core.hpp"
 #include "tests/drivers/net_machine.hpp"
 #include "virtqueue/layout.hpp"
 
@@ -109,6 +111,27 @@ TEST_CASE("net core: init refuses a device without two queues of a usable size",
   CHECK((m.function->device_status() & 0x80) != 0);  // FAILED
   CHECK(m.transmit(m.make(60)) == NetError::kNotReady);
   CHECK(m.core.counters().tx_refused_invalid == 1);
+}
+
+TEST_CASE("net core: configs default to the contract and refuse an unknown header layout",
+          "[drivers][net][NET-4]") {
+  // Permissive capabilities and the virtio 1.x header are opt-in (QEMU
+  // interop, conformance/qtest); nothing changes for a caller that does
+  // not ask.
+  CHECK(NetCoreConfig{}.validation == aerov::transport::ValidationMode::kStrict);
+  CHECK(NetCoreConfig{}.header == NetHeaderLayout::kContract);
+  CHECK(aerov::drivers::windows7::BlkCoreConfig{}.validation ==
+        aerov::transport::ValidationMode::kStrict);
+  CHECK(aerov::drivers::windows7::InputCoreConfig{}.validation ==
+        aerov::transport::ValidationMode::kStrict);
+  NetMachineOptions o;
+  o.init = false;
+  NetMachine m(o);
+  NetCoreConfig cfg{};
+  cfg.on_tx_done = [](void*, void*, NetTxResult) {};
+  cfg.on_receive = [](void*, const uint8_t*, uint32_t) {};
+  cfg.header = static_cast<NetHeaderLayout>(7);
+  CHECK(m.core.init(*m.os, cfg) == NetError::kInvalidArgument);
 }
 
 TEST_CASE("net core: transmitted frames reach the wire byte-exact, header + fragments",

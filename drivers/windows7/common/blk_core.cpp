@@ -76,7 +76,7 @@ BlkError BlkCore::init(OsServices& os, const BlkCoreConfig& config) {
   }
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, transport::ValidationMode::kStrict, contract::kPciRevision);
+  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "blk: attach failed", static_cast<uint64_t>(transport_error_));
     return BlkError::kTransport;

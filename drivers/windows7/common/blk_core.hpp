@@ -107,6 +107,9 @@ struct BlkCoreConfig {
   // Requests accepted but not (fully) in the ring yet; FIFO order.
   BlkRequest** pending;
   uint16_t pending_capacity;
+  // kStrict (the contract, BAR-1/BAR-2/NTF-1) unless the caller drives a
+  // device that is not ours (conformance/qtest: QEMU's own virtio-blk-pci).
+  transport::ValidationMode validation = transport::ValidationMode::kStrict;
 };
 
 struct BlkCounters {

@@ -168,7 +168,7 @@ InputError InputCore::init(OsServices& os, const InputCoreConfig& config) {
   }
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, transport::ValidationMode::kStrict, contract::kPciRevision);
+  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "input: attach failed", static_cast<uint64_t>(transport_error_));
     return InputError::kTransport;

@@ -79,6 +79,9 @@ using InputReportFn = void (*)(void* context, const uint8_t* report, uint32_t le
 struct InputCoreConfig {
   InputReportFn on_report;
   void* context;
+  // kStrict (the contract, BAR-1/BAR-2/NTF-1) unless the caller drives a
+  // device that is not ours (conformance/qtest: QEMU's virtio-keyboard-pci).
+  transport::ValidationMode validation = transport::ValidationMode::kStrict;
 };
 
 struct InputCounters {

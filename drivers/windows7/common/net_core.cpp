@@ -54,12 +54,15 @@ const char* to_string(NetError e) {
 
 NetError NetCore::init(OsServices& os, const NetCoreConfig& config) {
   if (state_ != State::kUninitialized || config.on_tx_done == nullptr ||
-      config.on_receive == nullptr) {
+      config.on_receive == nullptr ||
+      (config.header != NetHeaderLayout::kContract && config.header != NetHeaderLayout::kVirtio1)) {
     return NetError::kInvalidArgument;
   }
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, transport::ValidationMode::kStrict, contract::kPciRevision);
+  header_bytes_ = config.header == NetHeaderLayout::kVirtio1 ? kVirtio1HeaderBytes : kHeaderBytes;
+  rx_buffer_bytes_ = header_bytes_ + kMaxFrame;
+  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "net: attach failed", static_cast<uint64_t>(transport_error_));
     return NetError::kTransport;
@@ -164,8 +167,8 @@ NetError NetCore::allocate() {
   const bool indirect = has(features_, contract::kFeatureRingIndirectDesc);
   const uint16_t table = kMaxTxFragments + 1;
   if (!os_->alloc_dma(rx_ring, 4096, &rx_ring_) || !os_->alloc_dma(tx_ring, 4096, &tx_ring_) ||
-      !os_->alloc_dma(static_cast<uint32_t>(rx_size_) * kRxBufferBytes, 64, &rx_buffers_) ||
-      !os_->alloc_dma(static_cast<uint32_t>(tx_size_) * kHeaderBytes, 16, &tx_headers_) ||
+      !os_->alloc_dma(static_cast<uint32_t>(rx_size_) * rx_buffer_bytes_, 64, &rx_buffers_) ||
+      !os_->alloc_dma(static_cast<uint32_t>(tx_size_) * header_bytes_, 16, &tx_headers_) ||
       (indirect && !os_->alloc_dma(static_cast<uint32_t>(tx_size_) * table * 16u, 16,
                                    &tx_indirect_))) {
     log_event(*os_, LogLevel::kError, "net: DMA allocation failed");
@@ -190,8 +193,9 @@ NetError NetCore::allocate() {
 
 // NET-7: one device-writable descriptor holding the header and the largest frame.
 bool NetCore::post_rx(uint16_t buffer) {
-  uint8_t* va = static_cast<uint8_t*>(rx_buffers_.va) + uint32_t{buffer} * kRxBufferBytes;
-  const vq::Segment seg{rx_buffers_.pa + uint64_t{buffer} * kRxBufferBytes, kRxBufferBytes, true};
+  uint8_t* va = static_cast<uint8_t*>(rx_buffers_.va) + uint32_t{buffer} * rx_buffer_bytes_;
+  const vq::Segment seg{rx_buffers_.pa + uint64_t{buffer} * rx_buffer_bytes_, rx_buffer_bytes_,
+                        true};
   if (rxq_.add(&seg, 1, va) != vq::DriverStatus::kOk) return false;
   ++rx_posted_;
   return true;
@@ -254,9 +258,9 @@ NetError NetCore::transmit(const NetTxFrame& frame) {
 // NET-6: the zero header (readable) then the fragments (readable), one chain.
 vq::DriverStatus NetCore::add_tx_chain(uint16_t slot) {
   const TxSlot& s = tx_slots_[slot];
-  uint8_t* header = static_cast<uint8_t*>(tx_headers_.va) + uint32_t{slot} * kHeaderBytes;
-  for (uint32_t i = 0; i < kHeaderBytes; ++i) header[i] = 0;  // NET-4
-  chain_[0] = vq::Segment{tx_headers_.pa + uint32_t{slot} * kHeaderBytes, kHeaderBytes, false};
+  uint8_t* header = static_cast<uint8_t*>(tx_headers_.va) + uint32_t{slot} * header_bytes_;
+  for (uint32_t i = 0; i < header_bytes_; ++i) header[i] = 0;  // NET-4
+  chain_[0] = vq::Segment{tx_headers_.pa + uint32_t{slot} * header_bytes_, header_bytes_, false};
   for (uint16_t i = 0; i < s.fragment_count; ++i) {
     chain_[i + 1] = vq::Segment{s.fragments[i].addr, s.fragments[i].len, false};
   }
@@ -352,15 +356,15 @@ bool NetCore::drain_rx() {
     resets_without_progress_ = 0;
     --rx_posted_;
     uint8_t* buffer = static_cast<uint8_t*>(used.cookie);
-    const uint16_t index = static_cast<uint16_t>((buffer - base) / kRxBufferBytes);
+    const uint16_t index = static_cast<uint16_t>((buffer - base) / rx_buffer_bytes_);
     // get_used already refused used.len beyond the buffer (VQ-9).
-    if (used.len < kHeaderBytes + kMinFrame) {
+    if (used.len < header_bytes_ + kMinFrame) {
       ++counters_.rx_runt;
     } else {
-      const uint32_t length = used.len - kHeaderBytes;
+      const uint32_t length = used.len - header_bytes_;
       ++counters_.rx_frames;
       counters_.rx_bytes += length;
-      config_.on_receive(config_.context, buffer + kHeaderBytes, length);
+      config_.on_receive(config_.context, buffer + header_bytes_, length);
     }
     post_rx(index);  // cannot fail: the buffer's descriptor was just freed
     reposted = true;

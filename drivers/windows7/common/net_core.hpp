@@ -90,11 +90,21 @@ using NetTxDoneFn = void (*)(void* context, void* cookie, NetTxResult result);
 using NetRxFn = void (*)(void* context, const uint8_t* frame, uint32_t length);
 using NetLinkFn = void (*)(void* context, bool up);
 
+// The packet header's size. The contract's is 10 bytes (NET-4); a virtio
+// 1.x device outside the contract (conformance/qtest: QEMU's virtio-net-pci)
+// always has the 12-byte header with num_buffers once VERSION_1 is
+// negotiated (virtio 1.2, 5.1.6).
+enum class NetHeaderLayout : uint8_t { kContract = 0, kVirtio1 };
+
 struct NetCoreConfig {
   NetTxDoneFn on_tx_done;
   NetRxFn on_receive;
   NetLinkFn on_link;  // may be null
   void* context;
+  // kStrict (the contract, BAR-1/BAR-2/NTF-1) unless the caller drives a
+  // device that is not ours (conformance/qtest: QEMU's own virtio-net-pci).
+  transport::ValidationMode validation = transport::ValidationMode::kStrict;
+  NetHeaderLayout header = NetHeaderLayout::kContract;
 };
 
 struct NetCounters {
@@ -131,6 +141,7 @@ class NetCore {
   static constexpr uint32_t kHeaderBytes = model::devices::net::kHeaderBytes;  // NET-4
   static constexpr uint32_t kMinFrame = model::devices::net::kMinFrameBytes;   // NET-5
   static constexpr uint32_t kMaxFrame = model::devices::net::kMaxFrameBytes;
+  static constexpr uint32_t kVirtio1HeaderBytes = 12;  // NetHeaderLayout::kVirtio1
   static constexpr uint32_t kRxBufferBytes = kHeaderBytes + kMaxFrame;
   // Fragments of one TX frame the core chains without coalescing.
   static constexpr uint16_t kMaxTxFragments = 32;
@@ -205,6 +216,8 @@ class NetCore {
 
   OsServices* os_ = nullptr;
   NetCoreConfig config_{};
+  uint32_t header_bytes_ = kHeaderBytes;       // from config_.header
+  uint32_t rx_buffer_bytes_ = kRxBufferBytes;  // header_bytes_ + kMaxFrame
   State state_ = State::kUninitialized;
   bool attached_ = false;
   transport::VirtioPciDriver driver_{};
@@ -224,7 +237,7 @@ class NetCore {
   virtqueue::DriverQueueConfig tx_config_{};
   DmaRegion rx_ring_{};
   DmaRegion tx_ring_{};
-  DmaRegion rx_buffers_{};   // rx_size_ buffers of kRxBufferBytes
+  DmaRegion rx_buffers_{};   // rx_size_ buffers of rx_buffer_bytes_
   DmaRegion tx_headers_{};   // one zeroed header per TX slot
   DmaRegion tx_indirect_{};
 
