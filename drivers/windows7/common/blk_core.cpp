@@ -76,13 +76,12 @@ BlkError BlkCore::init(OsServices& os, const BlkCoreConfig& config) {
   }
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
+  transport_error_ = attach_device(driver_, os, config.validation, &plan_);  // DRV-1, DRV-2
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "blk: attach failed", static_cast<uint64_t>(transport_error_));
     return BlkError::kTransport;
   }
   attached_ = true;
-  plan_.reset(os.msix_messages_granted());  // DRV-2: 0 granted = INTx
   const BlkError e = bring_up(true);
   if (e != BlkError::kNone) {
     log_event(os, LogLevel::kError, "blk: init failed", static_cast<uint64_t>(e),
@@ -100,11 +99,8 @@ BlkError BlkCore::init(OsServices& os, const BlkCoreConfig& config) {
 
 BlkError BlkCore::bring_up(bool first) {
   // STAT-3: RESET -> ACK -> DRIVER -> features -> FEATURES_OK -> queues -> DRIVER_OK.
-  transport_error_ = driver_.reset();
   uint64_t accepted = 0;
-  if (transport_error_ == TransportError::kNone) {
-    transport_error_ = driver_.negotiate(kWantedFeatures, kRequiredFeatures, &accepted);
-  }
+  transport_error_ = reset_and_negotiate(driver_, kWantedFeatures, kRequiredFeatures, &accepted);
   uint16_t size = 0;
   if (transport_error_ == TransportError::kNone) transport_error_ = driver_.queue_size(0, &size);
   if (transport_error_ != TransportError::kNone) return BlkError::kTransport;
@@ -141,13 +137,9 @@ BlkError BlkCore::bring_up(bool first) {
 // a refusal steps the plan down (per-queue -> shared -> INTx) and stays
 // down across resets.
 BlkError BlkCore::setup_requestq() {
-  const InterruptMode before = plan_.mode();
   const QueueRings rings{queue_.desc_pa(), queue_.avail_pa(), queue_.used_pa()};
-  transport_error_ = setup_queues(driver_, &plan_, &rings, 1, &counters_.vector_fallbacks);
-  if (plan_.mode() != before) {
-    log_event(*os_, LogLevel::kWarning, "blk: device refused MSI-X vectors; now mode",
-              static_cast<uint64_t>(plan_.mode()));
-  }
+  transport_error_ = setup_queues(driver_, &plan_, &rings, 1, &counters_.vector_fallbacks, *os_,
+                                "blk: device refused MSI-X vectors; now mode");
   return transport_error_ == TransportError::kNone ? BlkError::kNone : BlkError::kTransport;
 }
 

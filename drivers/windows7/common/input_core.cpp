@@ -168,13 +168,12 @@ InputError InputCore::init(OsServices& os, const InputCoreConfig& config) {
   }
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
+  transport_error_ = attach_device(driver_, os, config.validation, &plan_);  // DRV-1, DRV-2
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "input: attach failed", static_cast<uint64_t>(transport_error_));
     return InputError::kTransport;
   }
   attached_ = true;
-  plan_.reset(os.msix_messages_granted());  // DRV-2
   const InputError e = bring_up(true);
   if (e != InputError::kNone) {
     log_event(os, LogLevel::kError, "input: init failed", static_cast<uint64_t>(e),
@@ -190,11 +189,8 @@ InputError InputCore::init(OsServices& os, const InputCoreConfig& config) {
 
 InputError InputCore::bring_up(bool first) {
   // STAT-3: RESET -> ACK -> DRIVER -> features -> FEATURES_OK -> queues -> DRIVER_OK.
-  transport_error_ = driver_.reset();
   uint64_t accepted = 0;
-  if (transport_error_ == TransportError::kNone) {
-    transport_error_ = driver_.negotiate(kWantedFeatures, kRequiredFeatures, &accepted);
-  }
+  transport_error_ = reset_and_negotiate(driver_, kWantedFeatures, kRequiredFeatures, &accepted);
   uint16_t queues = 0;
   uint16_t ev_size = 0;
   uint16_t st_size = 0;
@@ -225,14 +221,10 @@ InputError InputCore::bring_up(bool first) {
   }
   for (uint16_t s = 0; s < kMaxQueueSize; ++s) status_busy_[s] = false;
   status_in_use_ = 0;
-  const InterruptMode before = plan_.mode();
   const QueueRings rings[2] = {{eventq_.desc_pa(), eventq_.avail_pa(), eventq_.used_pa()},
                                {statusq_.desc_pa(), statusq_.avail_pa(), statusq_.used_pa()}};
-  transport_error_ = setup_queues(driver_, &plan_, rings, 2, &counters_.vector_fallbacks);
-  if (plan_.mode() != before) {
-    log_event(*os_, LogLevel::kWarning, "input: device refused MSI-X vectors; now mode",
-              static_cast<uint64_t>(plan_.mode()));
-  }
+  transport_error_ = setup_queues(driver_, &plan_, rings, 2, &counters_.vector_fallbacks, *os_,
+                                "input: device refused MSI-X vectors; now mode");
   if (transport_error_ != TransportError::kNone) return InputError::kTransport;
   events_posted_ = 0;
   for (uint16_t b = 0; b < event_size_; ++b) {

@@ -1,5 +1,6 @@
 #include "drivers/windows7/common/interrupts.hpp"
 
+#include "aerov/contract/windows_device_contract.hpp"
 #include "transport/virtio_pci_regs.hpp"
 
 namespace aerov::drivers::windows7 {
@@ -73,8 +74,11 @@ TransportError program_interrupts(transport::VirtioPciDriver& driver, uint16_t n
   return TransportError::kVectorRefused;  // unreachable: kIntx never refuses
 }
 
-TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* plan,
-                            const QueueRings* rings, uint16_t num_queues, uint64_t* fallbacks) {
+namespace {
+
+// Vectors, then every queue; on a refused vector, one level down and again.
+TransportError program_all(transport::VirtioPciDriver& driver, InterruptPlan* plan,
+                           const QueueRings* rings, uint16_t num_queues, uint64_t* fallbacks) {
   for (;;) {
     const InterruptMode before = plan->mode();
     TransportError e = program_interrupts(driver, num_queues, plan);
@@ -88,6 +92,33 @@ TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* p
     if (!plan->step_down()) return e;
     ++*fallbacks;
   }
+}
+
+}  // namespace
+
+TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* plan,
+                            const QueueRings* rings, uint16_t num_queues, uint64_t* fallbacks,
+                            OsServices& os, const char* refused_message) {
+  const InterruptMode first = plan->mode();
+  const TransportError e = program_all(driver, plan, rings, num_queues, fallbacks);
+  if (plan->mode() != first) {
+    log_event(os, LogLevel::kWarning, refused_message, static_cast<uint64_t>(plan->mode()));
+  }
+  return e;
+}
+
+TransportError attach_device(transport::VirtioPciDriver& driver, OsServices& os,
+                             transport::ValidationMode mode, InterruptPlan* plan) {
+  const TransportError e = driver.attach(os, mode, contract::kPciRevision);
+  if (e == TransportError::kNone) plan->reset(os.msix_messages_granted());
+  return e;
+}
+
+TransportError reset_and_negotiate(transport::VirtioPciDriver& driver, uint64_t wanted,
+                                   uint64_t required, uint64_t* accepted) {
+  TransportError e = driver.reset();
+  if (e == TransportError::kNone) e = driver.negotiate(wanted, required, accepted);
+  return e;
 }
 
 InterruptWork decode_intx(transport::VirtioPciDriver& driver, uint16_t num_queues) {

@@ -40,6 +40,7 @@
 
 #include <stdint.h>
 
+#include "drivers/windows7/common/os_services.hpp"
 #include "transport/driver/virtio_pci_driver.hpp"
 
 namespace aerov::drivers::windows7 {
@@ -98,10 +99,22 @@ struct QueueRings {
 // every queue with its vector, stepping the plan down and starting over
 // when the device refuses a vector at setup_queue (a queue is not enabled
 // after a refusal, so it can be programmed again). Adds to *fallbacks one
-// per level given up. Returns kNone or the transport error that stopped it.
+// per level given up and logs `refused_message` (warning, the new mode) when
+// the plan stepped down. Returns kNone or the transport error that stopped it.
 transport::TransportError setup_queues(transport::VirtioPciDriver& driver, InterruptPlan* plan,
                                        const QueueRings* rings, uint16_t num_queues,
-                                       uint64_t* fallbacks);
+                                       uint64_t* fallbacks, OsServices& os,
+                                       const char* refused_message);
+
+// DRV-1 / STAT-3 steps every core takes the same way (each keeps its own
+// error type and log text):
+// attach at the contract's PCI revision, then size the plan from the
+// platform's grant (step 1 above: 0 messages = INTx).
+transport::TransportError attach_device(transport::VirtioPciDriver& driver, OsServices& os,
+                                        transport::ValidationMode mode, InterruptPlan* plan);
+// RESET, then ACKNOWLEDGE, DRIVER, features and FEATURES_OK.
+transport::TransportError reset_and_negotiate(transport::VirtioPciDriver& driver, uint64_t wanted,
+                                              uint64_t required, uint64_t* accepted);
 
 // What one interrupt asks a core to do, decoded the same way for every
 // core so their service routines differ only in what draining means.

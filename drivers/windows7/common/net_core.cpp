@@ -62,13 +62,12 @@ NetError NetCore::init(OsServices& os, const NetCoreConfig& config) {
   config_ = config;
   header_bytes_ = config.header == NetHeaderLayout::kVirtio1 ? kVirtio1HeaderBytes : kHeaderBytes;
   rx_buffer_bytes_ = header_bytes_ + kMaxFrame;
-  transport_error_ = driver_.attach(os, config.validation, contract::kPciRevision);
+  transport_error_ = attach_device(driver_, os, config.validation, &plan_);  // DRV-1, DRV-2
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "net: attach failed", static_cast<uint64_t>(transport_error_));
     return NetError::kTransport;
   }
   attached_ = true;
-  plan_.reset(os.msix_messages_granted());  // DRV-2: 0 granted = INTx
   const NetError e = bring_up(true);
   if (e != NetError::kNone) {
     log_event(os, LogLevel::kError, "net: init failed", static_cast<uint64_t>(e),
@@ -84,11 +83,8 @@ NetError NetCore::init(OsServices& os, const NetCoreConfig& config) {
 
 NetError NetCore::bring_up(bool first) {
   // STAT-3: RESET -> ACK -> DRIVER -> features -> FEATURES_OK -> queues -> DRIVER_OK.
-  transport_error_ = driver_.reset();
   uint64_t accepted = 0;
-  if (transport_error_ == TransportError::kNone) {
-    transport_error_ = driver_.negotiate(kWantedFeatures, kRequiredFeatures, &accepted);
-  }
+  transport_error_ = reset_and_negotiate(driver_, kWantedFeatures, kRequiredFeatures, &accepted);
   uint16_t queues = 0;
   uint16_t rx_size = 0;
   uint16_t tx_size = 0;
@@ -129,14 +125,10 @@ NetError NetCore::bring_up(bool first) {
     return NetError::kQueueInit;
   }
   // DRV-2, IRQ-4: vectors as interrupts.hpp chooses, verified by read-back.
-  const InterruptMode before = plan_.mode();
   const QueueRings rings[2] = {{rxq_.desc_pa(), rxq_.avail_pa(), rxq_.used_pa()},
                                {txq_.desc_pa(), txq_.avail_pa(), txq_.used_pa()}};
-  transport_error_ = setup_queues(driver_, &plan_, rings, 2, &counters_.vector_fallbacks);
-  if (plan_.mode() != before) {
-    log_event(*os_, LogLevel::kWarning, "net: device refused MSI-X vectors; now mode",
-              static_cast<uint64_t>(plan_.mode()));
-  }
+  transport_error_ = setup_queues(driver_, &plan_, rings, 2, &counters_.vector_fallbacks, *os_,
+                                "net: device refused MSI-X vectors; now mode");
   if (transport_error_ != TransportError::kNone) return NetError::kTransport;
   // Buffers may be made available before DRIVER_OK; the doorbell waits for it.
   rx_posted_ = 0;

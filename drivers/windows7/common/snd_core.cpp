@@ -54,13 +54,13 @@ SndError SndCore::init(OsServices& os, const SndCoreConfig& config) {
   if (state_ != State::kUninitialized) return SndError::kInvalidArgument;
   os_ = &os;
   config_ = config;
-  transport_error_ = driver_.attach(os, transport::ValidationMode::kStrict, contract::kPciRevision);
+  // DRV-1, DRV-2
+  transport_error_ = attach_device(driver_, os, transport::ValidationMode::kStrict, &plan_);
   if (transport_error_ != TransportError::kNone) {
     log_event(os, LogLevel::kError, "snd: attach failed", static_cast<uint64_t>(transport_error_));
     return SndError::kTransport;
   }
   attached_ = true;
-  plan_.reset(os.msix_messages_granted());  // DRV-2: 0 granted = INTx
   state_ = State::kRunning;  // control() needs it; undone below on failure
   SndError e = bring_up(true);
   if (e == SndError::kNone) e = check_device();
@@ -78,11 +78,8 @@ SndError SndCore::init(OsServices& os, const SndCoreConfig& config) {
 
 SndError SndCore::bring_up(bool first) {
   // STAT-3: RESET -> ACK -> DRIVER -> features -> FEATURES_OK -> queues -> DRIVER_OK.
-  transport_error_ = driver_.reset();
   uint64_t accepted = 0;
-  if (transport_error_ == TransportError::kNone) {
-    transport_error_ = driver_.negotiate(kWantedFeatures, kRequiredFeatures, &accepted);
-  }
+  transport_error_ = reset_and_negotiate(driver_, kWantedFeatures, kRequiredFeatures, &accepted);
   uint16_t queues = 0;
   if (transport_error_ == TransportError::kNone) transport_error_ = driver_.num_queues(&queues);
   if (transport_error_ == TransportError::kNone && queues < kNumQueues) return SndError::kQueueSize;
@@ -113,12 +110,8 @@ SndError SndCore::bring_up(bool first) {
     if (queues_[q].init(queue_config_[q]) != vq::DriverStatus::kOk) return SndError::kQueueInit;
     rings[q] = {queues_[q].desc_pa(), queues_[q].avail_pa(), queues_[q].used_pa()};
   }
-  const InterruptMode before = plan_.mode();
-  transport_error_ = setup_queues(driver_, &plan_, rings, kNumQueues, &counters_.vector_fallbacks);
-  if (plan_.mode() != before) {
-    log_event(*os_, LogLevel::kWarning, "snd: device refused MSI-X vectors; now mode",
-              static_cast<uint64_t>(plan_.mode()));
-  }
+  transport_error_ = setup_queues(driver_, &plan_, rings, kNumQueues, &counters_.vector_fallbacks,
+                                *os_, "snd: device refused MSI-X vectors; now mode");
   if (transport_error_ != TransportError::kNone) return SndError::kTransport;
   for (uint16_t b = 0; b < kEventBuffers; ++b) {
     if (!post_event(b)) return SndError::kQueueInit;
