@@ -142,7 +142,10 @@ int serve(const ServeArgs& a) {
     device = std::move(d);
   }
 
-  transport::vhost_user::VhostUserBackend backend(*device);
+  namespace vu = transport::vhost_user;
+  const uint64_t protocol = net != nullptr ? vu::VhostUserBackend::kOfferedProtocolFeatures & ~vu::kProtocolConfig
+                                           : vu::VhostUserBackend::kOfferedProtocolFeatures;
+  transport::vhost_user::VhostUserBackend backend(*device, protocol);
   if (net != nullptr) net->on_rx_pending = [&backend] { backend.kick(devices::NetDevice::kRxQueue); };
   if (input != nullptr) input->on_events_pending = [&backend] { backend.kick(devices::InputDevice::kEventQueue); };
   transport::vhost_user::VhostUserServer server(backend);

@@ -76,7 +76,7 @@ chmod +x "$ird/init"
 
 # ---- back-end ------------------------------------------------------------
 sock="$run_dir/vhost.sock"
-serve_args=(serve --socket "$sock" --stats "$run_dir/stats.json")
+serve_args=(serve --socket "$sock" --stats "$run_dir/stats.json" ${AEROV_SERVE_VERBOSE:+-v})
 qemu_dev=()
 mem_mib=256
 case "$test" in
@@ -96,7 +96,7 @@ case "$test" in
   net)
     serve_args+=(--device net --peer-ip 10.0.2.2 --pcap "$run_dir/net.pcap" --net-header-bytes 12)
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -netdev "vhost-user,id=n0,chardev=vu0"
-              -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,mrg_rxbuf=off,csum=off,guest_csum=off,gso=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,addr=0x4")
+              -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,mrg_rxbuf=off,vectors=0,romfile=,addr=0x4")
     ;;
   input)
     printf 'key 30 1\nkey 30 0\nkey 48 1\nkey 48 0\n' > "$run_dir/inject.txt"

@@ -115,7 +115,8 @@ VhostUserBackend::Memory::~Memory() {
   for (const Mapping& m : mappings) ::munmap(m.addr, m.len);
 }
 
-VhostUserBackend::VhostUserBackend(VirtioDevice& device) : device_(device) {
+VhostUserBackend::VhostUserBackend(VirtioDevice& device, uint64_t offered_protocol_features)
+    : device_(device), offered_protocol_features_(offered_protocol_features & kOfferedProtocolFeatures) {
   const uint16_t n = device.num_queues();
   rings_.resize(n < kMaxRings ? n : kMaxRings);
 }
@@ -173,11 +174,11 @@ VhostError VhostUserBackend::dispatch(Message& m, std::optional<Reply>& reply) {
       features_ = u64 & (device_.device_features() | kFeatureProtocolFeatures);
       return VhostError::kNone;
     case Request::kGetProtocolFeatures:
-      reply = make_reply(m.request, kOfferedProtocolFeatures);
+      reply = make_reply(m.request, offered_protocol_features_);
       return VhostError::kNone;
     case Request::kSetProtocolFeatures:
       if (!read_payload(m, u64)) return VhostError::kBadPayloadSize;
-      protocol_features_ = u64 & kOfferedProtocolFeatures;
+      protocol_features_ = u64 & offered_protocol_features_;
       return VhostError::kNone;
     case Request::kGetQueueNum:
       reply = make_reply(m.request, static_cast<uint64_t>(rings_.size()));

@@ -76,7 +76,10 @@ struct VhostStats {
 
 class VhostUserBackend final : public DeviceTransport {
  public:
-  explicit VhostUserBackend(VirtioDevice& device);
+  // offered_protocol_features: a subset of kOfferedProtocolFeatures. QEMU's
+  // virtio-net takes its configuration from its own device, not from
+  // GET_CONFIG, so net back-ends leave kProtocolConfig out.
+  explicit VhostUserBackend(VirtioDevice& device, uint64_t offered_protocol_features = kOfferedProtocolFeatures);
   ~VhostUserBackend();
   VhostUserBackend(const VhostUserBackend&) = delete;
   VhostUserBackend& operator=(const VhostUserBackend&) = delete;
@@ -162,6 +165,7 @@ class VhostUserBackend final : public DeviceTransport {
   VirtioDevice& device_;
   uint64_t features_ = 0;
   uint64_t protocol_features_ = 0;
+  uint64_t offered_protocol_features_;
   bool active_ = false;
   bool needs_reset_ = false;
   std::vector<Ring> rings_;
