@@ -86,7 +86,7 @@ case "$test" in
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -device "vhost-user-blk-pci,chardev=vu0,num-queues=1,addr=0x4")
     ;;
   blkbench)
-    mib=${AEROV_BENCH_MIB:-64}
+    mib=${AEROV_BENCH_MIB:-256}
     truncate -s "${mib}M" "$run_dir/disk.img"
     serve_args+=(--device blk --image "$run_dir/disk.img")
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -device "vhost-user-blk-pci,chardev=vu0,num-queues=1,addr=0x4"
@@ -113,7 +113,7 @@ for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 
 # ---- guest -----------------------------------------------------------------
 start=$(date +%s.%N)
-timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -m "$mem_mib" -smp 1 \
+timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 -accel "${AEROV_ACCEL:-tcg}" -m "$mem_mib" -smp 1 \
   -object "memory-backend-memfd,id=mem,size=${mem_mib}M,share=on" -machine "pc,memory-backend=mem" \
   -nodefaults -nographic -no-reboot -serial "file:$console" -monitor none -display none \
   -kernel "$vmlinuz" -initrd "$run_dir/initramfs.gz" \
@@ -138,6 +138,12 @@ wait "$serve_pid"; serve_rc=$?
 trap - EXIT
 echo "interop $test: guest ran ${boot_s}s (qemu exit $qemu_rc, back-end exit $serve_rc)"
 [ "$qemu_rc" -eq 124 ] && failed "guest did not finish within ${timeout_s}s"
+if [ "$qemu_rc" -ne 0 ] && grep -q 'requires kvm' "$run_dir/qemu.out"; then
+  # QEMU 7.2's vhost-user-input-pci refuses TCG ("vhost initialization
+  # failed: requires kvm"), and KVM on this machine kind does not boot the
+  # guest. Not a pass: reported as skipped with QEMU's own words.
+  skip "QEMU refuses $test under -accel ${AEROV_ACCEL:-tcg}: $(grep 'requires kvm' "$run_dir/qemu.out" | head -1)"
+fi
 [ "$qemu_rc" -ne 0 ] && failed "qemu exited $qemu_rc: $(tail -3 "$run_dir/qemu.out")"
 grep -aq "AEROV-END $test rc=0" "$console" || failed "guest test did not pass"
 [ "$serve_rc" -eq 0 ] || failed "back-end exited $serve_rc"
@@ -156,7 +162,7 @@ case "$test" in
     echo "interop blk: image matches ($got), $(stat blk ok) requests, $(stat blk flushes_synced) flushes"
     ;;
   blkbench)
-    python3 "$here/bench_ratio.py" "$console" | tee "$run_dir/bench.txt" || failed "no bench numbers"
+    python3 "$here/../../bench/guest_blk_ratio.py" "$console" --json="$run_dir/bench.json" || failed "no bench numbers"
     ;;
   net)
     "$here/check-net.sh" "$run_dir" "$console" || failed "net host-side checks"
