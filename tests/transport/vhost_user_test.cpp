@@ -205,7 +205,7 @@ TEST_CASE("vhost-user: bad memory tables are refused without mapping anything", 
   CHECK_FALSE(fx.backend.has_memory());
 }
 
-TEST_CASE("vhost-user: a ring outside the memory table is refused; config reads are bounded", "[vhost-user]") {
+TEST_CASE("vhost-user: a ring outside the memory table is refused and config reads are bounded", "[vhost-user]") {
   Fixture fx;
   Message t = fx.mem_table(1);
   fx.backend.handle(t);
