@@ -3,15 +3,20 @@
 // RingBuilder plays the guest driver through the test's own mapping.
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "model/backends/disk/ram_disk.hpp"
 #include "model/devices/blk/blk_device.hpp"
 #include "model/devices/blk/blk_wire.hpp"
 #include "transport/vhost_user/vhost_user_backend.hpp"
+#include "transport/vhost_user/vhost_user_server.hpp"
 #include "virtqueue/testing/ring_builder.hpp"
 
 using namespace aerov;
@@ -303,4 +308,76 @@ TEST_CASE("vhost-user: a restarted ring resumes at SET_VRING_BASE", "[vhost-user
   CHECK(fx.backend.queue(0).num_available() == 0);
   ::close(kick);
   ::close(call);
+}
+
+// ---- the socket side --------------------------------------------------------
+
+namespace {
+
+int connect_to(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  for (int i = 0; i < 200; ++i) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+    ::usleep(5000);
+  }
+  ::close(fd);
+  return -1;
+}
+
+bool send_header(int fd, MsgHeader h, const void* payload = nullptr) {
+  std::vector<uint8_t> out(reinterpret_cast<const uint8_t*>(&h), reinterpret_cast<const uint8_t*>(&h + 1));
+  if (payload != nullptr) {
+    const auto* p = static_cast<const uint8_t*>(payload);
+    out.insert(out.end(), p, p + h.size);
+  }
+  return ::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+}
+
+}  // namespace
+
+TEST_CASE("vhost-user server: replies over the socket and ends the connection on a framing error", "[vhost-user]") {
+  model::backends::RamDisk disk{64};
+  model::devices::BlkDevice device{disk};
+  VhostUserBackend backend{device};
+  VhostUserServer server{backend};
+  const std::string path = "/tmp/aerov-vhost-user-test-" + std::to_string(::getpid()) + ".sock";
+  REQUIRE(server.listen(path).empty());
+
+  uint64_t features = 0;
+  bool got_reply = false;
+  std::thread client([&] {
+    const int fd = connect_to(path);
+    if (fd < 0) return;
+    if (send_header(fd, MsgHeader{static_cast<uint32_t>(Request::kGetFeatures), kVersion, 0})) {
+      uint8_t buf[sizeof(MsgHeader) + 8];
+      size_t got = 0;
+      while (got < sizeof(buf)) {
+        const ssize_t n = ::recv(fd, buf + got, sizeof(buf) - got, 0);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      MsgHeader h{};
+      std::memcpy(&h, buf, sizeof(h));
+      got_reply = got == sizeof(buf) && (h.flags & kFlagReply) != 0 && h.size == 8;
+      std::memcpy(&features, buf + sizeof(h), 8);
+    }
+    // A payload far beyond the limit: the server must hang up, not read it.
+    send_header(fd, MsgHeader{static_cast<uint32_t>(Request::kSetMemTable), kVersion, 1u << 30});
+    uint8_t byte;
+    while (::recv(fd, &byte, 1, 0) > 0) {
+    }
+    ::close(fd);
+  });
+  ServeOptions options;
+  options.once = true;
+  options.poll_interval_ms = 10;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const std::string error = server.run(options, [&] { return std::chrono::steady_clock::now() > deadline; });
+  client.join();
+  CHECK(got_reply);
+  CHECK(features == (device.device_features() | kFeatureProtocolFeatures));
+  CHECK(error.find("payload too large") != std::string::npos);
 }
