@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "aerov/contract/windows_device_contract.hpp"
+#include "cli/serve_command.hpp"
 #include "cli/sim_command.hpp"
 #include "cli/trace_command.hpp"
 #include "conformance/report.hpp"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   aerov::cli::add_trace_sim_commands(*app.get_subcommand("trace"));
   const auto run_sim = aerov::cli::add_sim_command(app);
   const auto run_replay = aerov::cli::add_replay_command(app);
+  const auto run_serve = aerov::cli::add_serve_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -87,6 +89,7 @@ int main(int argc, char** argv) {
     if (*conform_cmd) return conform(filter, exact, json_path, junit_path, verbose);
     if (const int code = run_sim(); code >= 0) return code;
     if (const int code = run_replay(); code >= 0) return code;
+    if (const int code = run_serve(); code >= 0) return code;
     if (*rules_cmd) list_rules();
     return 0;
   } catch (const std::exception& e) {

@@ -12,7 +12,11 @@ packages=(
   libclang-rt-14-dev libfuzzer-14-dev
   # Windows 7 driver code: freestanding cross-compile check
   mingw-w64 g++-mingw-w64-i686 g++-mingw-w64-x86-64
-  qemu-system-x86  # interop: QEMU's own virtio devices over qtest (ctest -L interop)
+  # interop: QEMU's own virtio devices over qtest, and Linux guests under QEMU
+  # (TCG) driving our vhost-user backend; the kernel .deb is fetched with
+  # apt-get download and unpacked into the build dir by
+  # conformance/interop/fetch-kernel.sh (nothing lands in /boot)
+  qemu-system-x86 qemu-utils busybox-static cpio xz-utils
 )
 
 missing=()

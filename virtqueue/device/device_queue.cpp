@@ -94,6 +94,13 @@ RingError DeviceQueue::configure(model::GuestMemory& mem, DeviceQueueConfig cfg)
   return RingError::kNone;
 }
 
+void DeviceQueue::set_base(uint16_t next_avail) {
+  if (!configured_ || in_flight_ != 0) return;
+  last_avail_ = next_avail;
+  used_idx_ = load_acquire(&used_->idx);
+  signalled_idx_ = used_idx_;
+}
+
 PopStatus DeviceQueue::fail_ring(RingError e) {
   ring_error_ = e;
   return PopStatus::kRingError;

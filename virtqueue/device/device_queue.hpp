@@ -113,6 +113,12 @@ class DeviceQueue {
   // the ring is broken.
   uint16_t num_available() const;
 
+  // vhost-user (SET_VRING_BASE / GET_VRING_BASE): a ring handed over with
+  // no request in flight resumes at avail position `next_avail`; the used
+  // index is taken from the ring as it stands. Only right after configure().
+  void set_base(uint16_t next_avail);
+  uint16_t next_avail() const { return last_avail_; }
+
   bool configured() const { return configured_; }
   RingError ring_error() const { return ring_error_; }
   uint16_t size() const { return cfg_.size; }

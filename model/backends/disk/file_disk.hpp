@@ -22,6 +22,8 @@
 
 #include <memory>
 #include <string>
+#include <sys/uio.h>
+#include <vector>
 
 #include "model/backends/disk/synchronous_disk.hpp"
 
@@ -60,12 +62,14 @@ class FileDisk final : public SynchronousDisk {
 
  private:
   FileDisk(int fd, uint64_t sectors) : fd_(fd), sectors_(sectors) {}
+  DiskStatus transfer(bool write, uint64_t sector, std::span<const DiskBuffer> buffers);
 
   int fd_;
   uint64_t sectors_;
   uint64_t syncs_ = 0;
   bool flush_failed_ = false;
   int last_error_ = 0;
+  std::vector<iovec> iov_;  // reused by every transfer
 };
 
 }  // namespace aerov::model::backends

@@ -18,7 +18,10 @@ bool frame_length_ok(uint64_t len) { return len >= kMinFrameBytes && len <= kMax
 }  // namespace
 
 NetDevice::NetDevice(backends::NetBackend* backend, const NetDeviceOptions& options)
-    : backend_(backend), mac_(options.mac), link_up_(options.link_up) {
+    : backend_(backend),
+      mac_(options.mac),
+      link_up_(options.link_up),
+      header_bytes_(options.header_bytes == 12 ? 12u : net::kHeaderBytes) {
   if (backend_ != nullptr) backend_->attach(this);
 }
 
@@ -129,13 +132,13 @@ void NetDevice::transmit_chain(const vq::DescChain& chain, transport::DeviceTran
     ++stats_.tx_writable;
     return;
   }
-  if (chain.readable_bytes < net::kHeaderBytes) {
+  if (chain.readable_bytes < header_bytes_) {
     ++stats_.tx_short_header;
     return;
   }
   // Length is checked before anything is copied: a hostile chain may claim
   // up to 4 GiB.
-  const uint64_t frame_len = chain.readable_bytes - net::kHeaderBytes;
+  const uint64_t frame_len = chain.readable_bytes - header_bytes_;
   if (frame_len < kMinFrameBytes) {
     ++stats_.tx_runt;
     return;
@@ -163,7 +166,7 @@ void NetDevice::transmit_chain(const vq::DescChain& chain, transport::DeviceTran
   ++stats_.tx_frames;
   stats_.tx_bytes += frame_len;
   if (backend_ != nullptr) {
-    backend_->transmit(std::span<const uint8_t>(tx_bytes_).subspan(net::kHeaderBytes));
+    backend_->transmit(std::span<const uint8_t>(tx_bytes_).subspan(header_bytes_));
   }
 }
 
@@ -203,12 +206,12 @@ bool NetDevice::serve_rx(transport::DeviceTransport& t) {
       rx_held_ = chain_;
     }
     const std::vector<uint8_t>& frame = host_queue_.front();
-    if (rx_held_->writable_bytes < net::kHeaderBytes + frame.size()) {
+    if (rx_held_->writable_bytes < header_bytes_ + frame.size()) {
       ++stats_.rx_too_small;  // NET-7: frame dropped, chain stays posted
       host_queue_.pop_front();
       continue;
     }
-    const uint32_t len = static_cast<uint32_t>(net::kHeaderBytes + frame.size());
+    const uint32_t len = static_cast<uint32_t>(header_bytes_ + frame.size());
     write_frame(*rx_held_, frame, t);
     ++stats_.rx_frames;
     stats_.rx_bytes += frame.size();
@@ -222,7 +225,7 @@ bool NetDevice::serve_rx(transport::DeviceTransport& t) {
 
 bool NetDevice::write_frame(const vq::DescChain& chain, std::span<const uint8_t> frame,
                             transport::DeviceTransport& t) {
-  rx_bytes_.assign(net::kHeaderBytes, 0);  // NET-4: the device writes a zero header
+  rx_bytes_.assign(header_bytes_, 0);  // NET-4: the device writes a zero header
   rx_bytes_.insert(rx_bytes_.end(), frame.begin(), frame.end());
   size_t from = 0;
   for (const vq::ChainSegment& s : chain.segments) {

@@ -71,6 +71,10 @@ namespace aerov::model::devices {
 struct NetDeviceOptions {
   std::array<uint8_t, 6> mac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
   bool link_up = true;
+  // virtio_net_hdr size: the contract's 10 bytes (NET-4). A virtio 1.0
+  // guest that is not a contract driver (Linux over vhost-user) uses the
+  // 12-byte header with num_buffers whenever VERSION_1 is negotiated.
+  uint32_t header_bytes = net::kHeaderBytes;
 };
 
 // What the device did, per cause; every dropped frame is in exactly one.
@@ -150,6 +154,7 @@ class NetDevice final : public transport::VirtioDevice, public backends::NetPort
   backends::NetBackend* backend_;
   std::array<uint8_t, 6> mac_;
   bool link_up_;
+  uint32_t header_bytes_;
   transport::DeviceTransport* transport_ = nullptr;
   int notify_depth_ = 0;
   std::deque<std::vector<uint8_t>> host_queue_;  // at most kHostQueueFrames

@@ -135,3 +135,42 @@ TEST_CASE("disk.file: scatter-gather and completion through poll", "[disk]") {
   REQUIRE(read_sync(*o.disk, 4, back) == DiskStatus::kOk);
   CHECK(back == data);
 }
+
+TEST_CASE("disk.file: more pieces than one preadv/pwritev takes, odd lengths, zero-length pieces", "[disk]") {
+  TempDir dir;
+  FileDiskOpen o = FileDisk::open(dir.file("iov.img"), {.create = true, .resize_sectors = 4096});
+  REQUIRE(o.disk != nullptr);
+  // 1500 pieces (IOV_MAX is 1024 on Linux) of 1..255 bytes plus empty ones,
+  // padded to whole sectors.
+  std::vector<size_t> lengths;
+  size_t total = 0;
+  for (size_t i = 0; i < 1500; ++i) {
+    lengths.push_back(i % 7 == 0 ? 0 : 1 + (i * 37) % 255);
+    total += lengths.back();
+  }
+  lengths.push_back(512 - total % 512);
+  total += lengths.back();
+  auto data = pattern(total, 9);
+  std::vector<DiskBuffer> pieces;
+  size_t at = 0;
+  for (size_t len : lengths) {
+    pieces.push_back({data.data() + at, len});
+    at += len;
+  }
+  o.disk->submit({1, DiskOp::kWrite, 8, pieces});
+  std::vector<DiskCompletion> done;
+  REQUIRE(o.disk->poll(done) == 1);
+  REQUIRE(done[0].status == DiskStatus::kOk);
+  // Read back through the same odd pieces into a fresh buffer.
+  std::vector<uint8_t> back(total, 0xee);
+  at = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    pieces[i].data = back.data() + at;
+    at += lengths[i];
+  }
+  done.clear();
+  o.disk->submit({2, DiskOp::kRead, 8, pieces});
+  REQUIRE(o.disk->poll(done) == 1);
+  REQUIRE(done[0].status == DiskStatus::kOk);
+  CHECK(back == data);
+}
