@@ -201,6 +201,12 @@ TEST_CASE("vhost-user: bad memory tables are refused without mapping anything", 
     fx.backend.handle(m);
     CHECK(fx.backend.last_error_code() == VhostError::kBadRegion);
   }
+  SECTION("a region larger than its file (would fault on first touch)") {
+    Message m = fx.mem_table(1, kRamBytes + 4096);
+    fx.backend.handle(m);
+    CHECK(fx.backend.last_error_code() == VhostError::kBadRegion);
+    CHECK(fx.backend.last_error().find("past the end") != std::string::npos);
+  }
   SECTION("payload shorter than the regions it announces") {
     Message m = fx.mem_table(1);
     m.payload.resize(m.payload.size() - 1);

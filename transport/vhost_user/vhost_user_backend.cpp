@@ -1,6 +1,7 @@
 #include "transport/vhost_user/vhost_user_backend.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -267,6 +268,12 @@ VhostError VhostUserBackend::set_mem_table(Message& m) {
     }
     // Map from offset 0 so mmap_offset needs no page alignment.
     const size_t len = static_cast<size_t>(r.mmap_offset + r.memory_size);
+    // A mapping past the end of its file faults (SIGBUS) on first touch:
+    // the region must lie inside the file the front-end sent.
+    struct stat st{};
+    if (::fstat(m.fds[i], &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < len) {
+      return fail(VhostError::kBadRegion, where + " reaches past the end of its file descriptor");
+    }
     void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m.fds[i], 0);
     if (p == MAP_FAILED) {
       return fail(VhostError::kMmapFailed, where + ": " + std::strerror(errno));
