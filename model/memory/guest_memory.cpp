@@ -39,6 +39,7 @@ MemError GuestMemory::add_ram(uint64_t gpa, uint64_t size) {
 
 MemError GuestMemory::add_external(uint64_t gpa, uint64_t size, uint8_t* host) {
   if (size == 0 || host == nullptr || gpa + size < gpa) return MemError::kBadRegion;
+  if ((reinterpret_cast<uintptr_t>(host) - gpa) % kHostAlign != 0) return MemError::kBadRegion;
   return add_region(Region{gpa, size, host, false});
 }
 

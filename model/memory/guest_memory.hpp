@@ -37,7 +37,10 @@ class GuestMemory {
   // Adds zero-filled RAM at [gpa, gpa + size); both page-aligned.
   MemError add_ram(uint64_t gpa, uint64_t size);
   // Maps host memory the caller owns and keeps alive (e.g. a vhost-user
-  // memfd region) at [gpa, gpa + size).
+  // memfd region) at [gpa, gpa + size). host and gpa must agree modulo
+  // kHostAlign (kBadRegion otherwise): an aligned ring address must give an
+  // aligned host pointer, which the device models dereference.
+  static constexpr uint64_t kHostAlign = 16;
   MemError add_external(uint64_t gpa, uint64_t size, uint8_t* host);
 
   // Host address of [gpa, gpa + len) when the whole range lies in one

@@ -282,6 +282,10 @@ TEST_CASE("memory: add_external maps caller-owned host memory", "[memory][DMA-1]
   CHECK(mem.add_external(UINT64_MAX - 10, host.size(), host.data()) == MemError::kBadRegion);
   REQUIRE(mem.add_external(kFarAbove, host.size(), host.data()) == MemError::kOk);
   CHECK(mem.add_external(kFarAbove + 255, 1, host.data()) == MemError::kBadRegion);
+  // Host pointer and address must agree modulo 16, or an aligned ring
+  // address would give a misaligned host pointer.
+  CHECK(mem.add_external(kFarAbove + 0x1000, 16, host.data() + 1) == MemError::kBadRegion);
+  CHECK(mem.add_external(kFarAbove + 0x1001, 16, host.data() + 1) == MemError::kOk);
 
   REQUIRE(mem.write_obj(kFarAbove + 3, uint16_t{0xBEEF}) == MemError::kOk);
   CHECK(host[3] == 0xEF);

@@ -281,7 +281,8 @@ VhostError VhostUserBackend::set_mem_table(Message& m) {
     mem->mappings.push_back(Mapping{p, len});
     if (mem->guest.add_external(r.guest_phys_addr, r.memory_size, static_cast<uint8_t*>(p) + r.mmap_offset) !=
         model::MemError::kOk) {
-      return fail(VhostError::kBadRegion, where + " overlaps another in guest-physical addresses");
+      return fail(VhostError::kBadRegion, where + " overlaps another in guest-physical addresses, or its" +
+                                              " mmap_offset and guest address differ modulo 16");
     }
     mem->table.push_back(r);
   }
@@ -456,7 +457,7 @@ void VhostUserBackend::poll_all() {
 std::vector<VhostUserBackend::KickFd> VhostUserBackend::kick_fds() const {
   std::vector<KickFd> out;
   for (uint16_t q = 0; q < rings_.size(); ++q) {
-    if (rings_[q].kick >= 0) out.push_back(KickFd{q, rings_[q].kick});
+    if (rings_[q].started && rings_[q].kick >= 0) out.push_back(KickFd{q, rings_[q].kick});
   }
   return out;
 }
