@@ -64,7 +64,7 @@ class BlkScenario {
     m_.on_interrupt = [this] { core_.interrupt(); };
     m_.on_driver_reset = [this] { core_.reset(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
-    m_.may_reset = [this] { return progress_since_reset(); };
+    m_.progress = [this] { return core_.counters().completed; };
   }
 
   RunResult run() {
@@ -136,13 +136,6 @@ class BlkScenario {
     m_.host_input(ch, bytes, [&] { stack_.apply(ch, bytes); });
   }
 
-
-  bool progress_since_reset() {
-    const uint64_t progress = core_.counters().completed;
-    if (progress == progress_at_reset_) return false;
-    progress_at_reset_ = progress;
-    return true;
-  }
 
   // The backend makes progress on its own clock.
   void disk_tick() {
@@ -340,7 +333,6 @@ class BlkScenario {
   uint64_t completed_ = 0;
   uint64_t in_flight_ = 0;
   uint64_t serial_ = 0;
-  uint64_t progress_at_reset_ = ~uint64_t{0};
   bool final_flush_ok_ = false;
   bool spike_ = false;
 };

@@ -52,12 +52,7 @@ class InputScenario {
     };
     m_.on_interrupt = [this] { core_.interrupt(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
-    m_.may_reset = [this] {
-      const uint64_t p = core_.counters().events;
-      if (p == progress_at_reset_) return false;
-      progress_at_reset_ = p;
-      return true;
-    };
+    m_.progress = [this] { return core_.counters().events; };
   }
 
   RunResult run() {
@@ -180,7 +175,6 @@ class InputScenario {
   uint64_t injected_ = 0;
   uint64_t reported_ = 0;
   uint64_t last_ = 0;  // the latest batch reported
-  uint64_t progress_at_reset_ = ~uint64_t{0};
 };
 
 }  // namespace

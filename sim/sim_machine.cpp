@@ -141,7 +141,7 @@ void SimMachine::chaos(Cycles period) {
     note("spurious doorbell", q);
     serve_soon(q, 1);
   }
-  if (faults.fire(Fault::kNeedsReset) && (!may_reset || may_reset())) {
+  if (faults.fire(Fault::kNeedsReset) && progress_since_reset()) {
     note("device needs reset", 0);
     ++resets_injected_;
     host_input(channel::kNeedsReset, {}, [this] { function->set_needs_reset(); });
@@ -151,6 +151,14 @@ void SimMachine::chaos(Cycles period) {
     on_driver_reset();
   }
   events.schedule_in(period, [this, period] { chaos(period); });
+}
+
+bool SimMachine::progress_since_reset() {
+  if (!progress) return true;
+  const uint64_t p = progress();
+  if (p == progress_at_reset_) return false;
+  progress_at_reset_ = p;
+  return true;
 }
 
 void SimMachine::record(const std::string& path, const traces::Provenance& provenance) {

@@ -107,10 +107,11 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   std::function<void()> on_interrupt;   // the core's ISR (+ DPC)
   std::function<bool(uint16_t)> on_message;  // the core's MSI-X routine
   std::function<void()> on_driver_reset;  // kDriverReset fired
-  // Asked before DEVICE_NEEDS_RESET is injected: a driver may give up on a
-  // device that breaks again before any progress, so scenarios allow a new
-  // reset only after progress (faults stay survivable).
-  std::function<bool()> may_reset;
+  // The driver's progress so far (completions of any kind). DEVICE_NEEDS_RESET
+  // is injected only when it moved since the last injection: a driver may
+  // give up on a device that breaks again before any progress, so faults
+  // stay survivable.
+  std::function<uint64_t()> progress;
 
   // The device looks at queue q after `delay` cycles (folded with a pending
   // look at the same queue).
@@ -177,11 +178,13 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   void schedule_interrupt();
   void schedule_messages();
   void chaos(Cycles period);
+  bool progress_since_reset();
 
   std::unique_ptr<Gate> gate_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<Recorder> recorder_;
   uint64_t resets_injected_ = 0;
+  uint64_t progress_at_reset_ = ~uint64_t{0};
   std::string failure_;
   Hash trace_;
   bool irq_scheduled_ = false;

@@ -71,12 +71,7 @@ class SndScenario final : private model::backends::AudioSink {
     buffer_gpa_ = m_.alloc_buffer(kBufferBytes);
     m_.on_interrupt = [this] { core_.interrupt(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
-    m_.may_reset = [this] {
-      const uint64_t p = core_.counters().periods_completed;
-      if (p == progress_at_reset_) return false;
-      progress_at_reset_ = p;
-      return true;
-    };
+    m_.progress = [this] { return core_.counters().periods_completed; };
   }
 
   RunResult run() {
@@ -236,7 +231,6 @@ class SndScenario final : private model::backends::AudioSink {
   uint64_t next_ = 0;            // the frame of the signal due next
   uint64_t underrun_frames_ = 0; // silent frames played before the signal ended
   uint64_t resets_at_last_frame_ = 0;
-  uint64_t progress_at_reset_ = ~uint64_t{0};
   bool stopped_ = false;
 };
 
