@@ -192,9 +192,12 @@ uint64_t Harness::addr_for(uint8_t cls, uint16_t off, uint16_t& flags, uint32_t&
       static constexpr uint64_t kWild[] = {0x40000000ull, 0x7FFFFFFFF000ull, 0xFFFFFFFFFFFFFF00ull,
                                            kLowBytes - 64, kHighBase + kHighBytes - 64,
                                            kHighBase - 16};
-      const uint64_t w = kWild[off % 6];
-      // The near-end addresses sit in RW areas; the others are unmapped.
-      return w + (off >> 8) % 64;
+      const uint64_t w = kWild[off % 6] + (off >> 8) % 64;
+      // The near-end addresses sit in RW areas and the others are unmapped,
+      // except that kHighBase - 16 plus up to 63 may start inside the
+      // read-only high area: there the driver offers the bytes read-only.
+      if (w >= kRoHigh && w < kRoHigh + kRoBytes) read_only();
+      return w;
     }
   }
 }
