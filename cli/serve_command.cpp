@@ -16,6 +16,8 @@
 #include "model/devices/blk/blk_device.hpp"
 #include "model/devices/input/input_device.hpp"
 #include "model/devices/net/net_device.hpp"
+#include "sim/device_recorder.hpp"
+#include "sim/scenario.hpp"
 #include "transport/vhost_user/vhost_user_server.hpp"
 
 namespace aerov::cli {
@@ -37,6 +39,7 @@ struct ServeArgs {
   std::string input_kind = "keyboard";
   std::string inject;  // input: events injected on SIGUSR1
   std::string peer_ip = "10.0.2.2";
+  std::string record;  // blk: trace of the device side
   bool persist = false;
   bool verbose = false;
   uint32_t net_header_bytes = 12;
@@ -87,6 +90,10 @@ bool inject_script(model::devices::InputDevice& dev, const std::string& path, st
 
 int serve(const ServeArgs& a) {
   using namespace aerov::model;
+  if (!a.record.empty() && a.device != "blk") {
+    std::cerr << "aero-virtio serve: --record supports --device blk only (net and input traces are not built yet)\n";
+    return 64;
+  }
   std::unique_ptr<backends::FileDisk> disk;
   std::unique_ptr<backends::ScriptedPeer> peer;
   std::unique_ptr<backends::PcapWriter> pcap;
@@ -142,10 +149,24 @@ int serve(const ServeArgs& a) {
     device = std::move(d);
   }
 
+  // --record: the device side as a trace `aero-virtio replay` runs without
+  // the guest (sim/device_recorder.hpp).
+  std::unique_ptr<sim::DeviceRecorder> recorder;
+  if (!a.record.empty()) {
+    traces::Provenance p;
+    p.scenario = a.device;
+    p.commit = sim::build_commit();
+    p.config_json = nlohmann::json{{"disk_sectors", disk->sector_count()}}.dump();
+    p.devices = {{0, "virtio-blk", 0, 4, 0}};
+    recorder = std::make_unique<sim::DeviceRecorder>(*device, a.record, p);
+  }
+  transport::VirtioDevice& served = recorder ? static_cast<transport::VirtioDevice&>(*recorder) : *device;
+
   namespace vu = transport::vhost_user;
   const uint64_t protocol = net != nullptr ? vu::VhostUserBackend::kOfferedProtocolFeatures & ~vu::kProtocolConfig
                                            : vu::VhostUserBackend::kOfferedProtocolFeatures;
-  transport::vhost_user::VhostUserBackend backend(*device, protocol);
+  transport::vhost_user::VhostUserBackend backend(served, protocol);
+  if (recorder) backend.on_interrupt = [&recorder](uint16_t q) { recorder->interrupt(q); };
   if (net != nullptr) net->on_rx_pending = [&backend] { backend.kick(devices::NetDevice::kRxQueue); };
   if (input != nullptr) input->on_events_pending = [&backend] { backend.kick(devices::InputDevice::kEventQueue); };
   transport::vhost_user::VhostUserServer server(backend);
@@ -178,6 +199,12 @@ int serve(const ServeArgs& a) {
     code = 1;
   }
   nlohmann::json j;
+  if (recorder) {
+    backend.disconnect();  // a last reset, recorded, before the end record
+    const std::string why = recorder->finish();
+    j["record"] = {{"path", a.record}, {"events", recorder->events()}, {"complete", why.empty()}, {"stopped", why}};
+    if (!why.empty()) std::cerr << "aero-virtio serve: recording stopped early: " << why << "\n";
+  }
   const auto& vs = backend.stats();
   j["device"] = a.device;
   j["vhost_user"] = {{"messages", vs.messages}, {"errors", vs.errors}, {"kicks", vs.kicks},
@@ -233,6 +260,8 @@ std::function<int()> add_serve_command(CLI::App& app) {
   cmd->add_option("--input-kind", args->input_kind, "input: keyboard, mouse or tablet")
       ->check(CLI::IsMember({"keyboard", "mouse", "tablet"}));
   cmd->add_option("--inject", args->inject, "input: event script injected on each SIGUSR1");
+  cmd->add_option("--record", args->record,
+                  "blk: record the device side as a trace that 'aero-virtio replay' runs without the guest");
   cmd->add_flag("--persist", args->persist, "Accept a new front-end after one hangs up");
   cmd->add_flag("-v,--verbose", args->verbose, "Log every vhost-user message to stderr");
   return [cmd, args]() -> int { return *cmd ? serve(*args) : -1; };

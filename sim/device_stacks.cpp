@@ -31,6 +31,8 @@ BlkStack::BlkStack(uint64_t disk_seed, Mutant mutant)
       disk(ram, disk_options(disk_seed)),
       device(backend_for(mutant)) {}
 
+BlkStack::BlkStack(uint64_t sectors) : ram(sectors), disk(ram, disk_options(0)), device(ram) {}
+
 model::backends::DiskBackend& BlkStack::backend_for(Mutant mutant) {
   if (mutant == Mutant::kDiskHidesErrors) return hider.emplace(disk);
   if (mutant == Mutant::kAssumesFifoBackend) return fifo.emplace(disk);

@@ -26,6 +26,9 @@ struct BlkStack {
   // The disk mutants (kDiskHidesErrors, kAssumesFifoBackend) sit between
   // disk and device.
   BlkStack(uint64_t disk_seed, Mutant mutant);
+  // A zero-filled RAM disk of `sectors` with no fault layer: the disk image
+  // a guest run (DeviceRecorder) started from.
+  explicit BlkStack(uint64_t sectors);
 
   static std::vector<uint8_t> delay_input(uint32_t min_polls, uint32_t max_polls);
   static std::vector<uint8_t> errors_input(uint32_t per_million, uint8_t ops);

@@ -67,7 +67,7 @@ bool device_side(EventKind k) {
 
 class Replayer {
  public:
-  explicit Replayer(const traces::Trace& t) : trace_(t) {}
+  explicit Replayer(const traces::Trace& t) : trace_(t), machine_(low_ram_bytes(t)) {}
 
   ReplayResult run() {
     if (!build()) return result_;
@@ -85,6 +85,18 @@ class Replayer {
   }
 
  private:
+  // A guest run (DeviceRecorder) names the RAM its guest had.
+  static uint64_t low_ram_bytes(const traces::Trace& t) {
+    const auto cfg = nlohmann::json::parse(t.provenance.config_json, nullptr, false);
+    using drivers::host::testing::CoreMachine;
+    if (!cfg.is_object() || !cfg.contains("ram_bytes") || !cfg["ram_bytes"].is_number_unsigned()) {
+      return CoreMachine::kRamBytes;
+    }
+    const uint64_t bytes = cfg["ram_bytes"].get<uint64_t>();
+    const bool fits = bytes != 0 && bytes <= CoreMachine::kHighRam && bytes % model::GuestMemory::kPageSize == 0;
+    return fits ? bytes : CoreMachine::kRamBytes;  // build() then fails on the ranges
+  }
+
   bool build() {
     const auto& p = trace_.provenance;
     nlohmann::json cfg = nlohmann::json::parse(p.config_json, nullptr, false);
@@ -107,7 +119,16 @@ class Replayer {
     }
     transport::VirtioDevice* device = nullptr;
     const contract::DeviceSpec* spec = nullptr;
-    if (p.scenario == "blk") {
+    const bool guest_run = cfg.contains("source") && cfg["source"] == "vhost-user";
+    if (p.scenario == "blk" && guest_run) {
+      if (!cfg.contains("disk_sectors") || !cfg["disk_sectors"].is_number_unsigned() ||
+          cfg["disk_sectors"].get<uint64_t>() > (uint64_t{1} << 21)) {
+        return fail("guest blk trace without a disk_sectors of at most 2^21 (1 GiB) in its configuration");
+      }
+      blk_.emplace(cfg["disk_sectors"].get<uint64_t>());
+      device = &blk_->device;
+      spec = &contract::kBlk;
+    } else if (p.scenario == "blk") {
       if (!cfg.contains("disk_seed") || !cfg["disk_seed"].is_number_unsigned()) {
         return fail("blk trace without disk_seed in its configuration");
       }

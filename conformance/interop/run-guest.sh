@@ -81,8 +81,11 @@ qemu_dev=()
 mem_mib=256
 case "$test" in
   blk)
-    truncate -s 32M "$run_dir/disk.img"
-    serve_args+=(--device blk --image "$run_dir/disk.img")
+    # The device side is recorded and, after the run, replayed without the
+    # guest (AEROV_DISK_KIB sets the disk size; scripts/record-guest-trace.sh
+    # records the corpus trace with a small one).
+    truncate -s "${AEROV_DISK_KIB:-32768}K" "$run_dir/disk.img"
+    serve_args+=(--device blk --image "$run_dir/disk.img" --record "$run_dir/blk.trace")
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -device "vhost-user-blk-pci,chardev=vu0,num-queues=1,addr=0x4")
     ;;
   blkbench)
@@ -158,6 +161,10 @@ case "$test" in
     got=$(sha256sum "$run_dir/disk.img" | cut -d' ' -f1)
     [ "$want" = "$got" ] || failed "host image sha256 $got differs from the guest's $want"
     [ "$(stat blk flushes_synced)" -gt 0 ] || failed "the guest's fsync reached the back-end as no FLUSH"
+    [ "$(stat record complete)" = True ] || failed "the trace recording stopped early: $(stat record stopped)"
+    "$cli" replay "$run_dir/blk.trace" > "$run_dir/replay.out" 2>&1 ||
+      failed "replaying the recorded trace without the guest diverged: $(tail -3 "$run_dir/replay.out")"
+    echo "interop blk: trace $(wc -c < "$run_dir/blk.trace") bytes replayed: $(tail -1 "$run_dir/replay.out")"
     [ "$(stat blk ioerr)" -eq 0 ] || failed "back-end completed $(stat blk ioerr) requests with IOERR"
     echo "interop blk: image matches ($got), $(stat blk ok) requests, $(stat blk flushes_synced) flushes"
     ;;

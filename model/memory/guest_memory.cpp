@@ -102,8 +102,16 @@ MemError GuestMemory::check(uint64_t gpa, uint64_t len) const {
 
 MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
   auto* out = static_cast<uint8_t*>(dst);
-  return for_each_piece(gpa, len, [out](uint8_t* host, uint64_t done, uint64_t n) {
+  const MemError e = for_each_piece(gpa, len, [out](uint8_t* host, uint64_t done, uint64_t n) {
     std::memcpy(out + done, host, n);
+  });
+  if (e == MemError::kOk && len != 0) note_read(gpa, dst, len);
+  return e;
+}
+
+void GuestMemory::note_read_range(uint64_t gpa, uint64_t len) const {
+  (void)for_each_piece(gpa, len, [this, gpa](uint8_t* host, uint64_t done, uint64_t n) {
+    observer_->device_read(gpa + done, host, n);
   });
 }
 

@@ -15,6 +15,19 @@
 
 namespace aerov::model {
 
+// Watches the device side of one GuestMemory, as a trace recorder does:
+// the bytes every device read saw and the ranges every device write
+// touched. Reads arrive through read() and note_read(); writes through
+// write() and note_write(), after the bytes are in place.
+class MemoryObserver {
+ public:
+  virtual void device_read(uint64_t gpa, const uint8_t* bytes, uint64_t len) = 0;
+  virtual void device_wrote(uint64_t gpa, uint64_t len) = 0;
+
+ protected:
+  ~MemoryObserver() = default;
+};
+
 enum class MemError : uint8_t {
   kOk = 0,
   kUnmapped,     // some byte of the range lies in no region
@@ -69,8 +82,21 @@ class GuestMemory {
   void set_dirty_logging(bool on) { dirty_logging_ = on; }
   void note_write(uint64_t gpa, uint64_t len) {
     if (dirty_logging_ && len != 0) log_pages(gpa, len);
+    if (observer_ != nullptr && len != 0) observer_->device_wrote(gpa, len);
   }
   std::vector<uint64_t> take_dirty_pages();
+
+  // The observer (nullptr: none) sees every device access from now on.
+  // Device code that reads guest RAM through translate() pointers reports
+  // it: with the value it loaded (atomics, where memory may change under
+  // it), or by range for buffers the driver may not touch meanwhile.
+  void set_observer(MemoryObserver* observer) { observer_ = observer; }
+  void note_read(uint64_t gpa, const void* value, uint64_t len) const {
+    if (observer_ != nullptr) observer_->device_read(gpa, static_cast<const uint8_t*>(value), len);
+  }
+  void note_read(uint64_t gpa, uint64_t len) const {
+    if (observer_ != nullptr) note_read_range(gpa, len);
+  }
 
   struct Region {
     uint64_t gpa;
@@ -87,10 +113,12 @@ class GuestMemory {
   MemError for_each_piece(uint64_t gpa, uint64_t len, Fn&& fn) const;
 
   void log_pages(uint64_t gpa, uint64_t len);
+  void note_read_range(uint64_t gpa, uint64_t len) const;
 
   std::vector<Region> regions_;  // sorted by gpa, non-overlapping
   bool dirty_logging_ = false;
   std::vector<uint64_t> dirty_pages_;
+  MemoryObserver* observer_ = nullptr;
 };
 
 }  // namespace aerov::model

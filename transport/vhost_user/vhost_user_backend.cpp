@@ -492,7 +492,9 @@ virtqueue::DeviceQueue& VhostUserBackend::queue(uint16_t q) {
 void VhostUserBackend::used_buffers_published(uint16_t q) {
   if (q >= rings_.size()) return;
   Ring& r = rings_[q];
-  if (!r.queue.should_interrupt() || r.call < 0) return;
+  if (!r.queue.should_interrupt()) return;
+  if (on_interrupt) on_interrupt(q);
+  if (r.call < 0) return;
   const uint64_t one = 1;
   if (::write(r.call, &one, sizeof(one)) == sizeof(one)) ++stats_.calls;
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,10 @@ class VhostUserBackend final : public DeviceTransport {
   // Re-serves every started ring (e.g. a host-side event such as a frame
   // from a net backend wants the device to look at its rings).
   void poll_all();
+
+  // Called for each interrupt the device raises for ring q (whether or not
+  // a call descriptor is set), e.g. for a trace recorder.
+  std::function<void(uint16_t q)> on_interrupt;
 
   // The front-end hung up: stop every ring, reset the device, unmap memory.
   void disconnect();

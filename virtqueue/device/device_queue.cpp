@@ -1,5 +1,6 @@
 #include "virtqueue/device/device_queue.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include "virtqueue/ordering.hpp"
@@ -106,14 +107,31 @@ PopStatus DeviceQueue::fail_ring(RingError e) {
   return PopStatus::kRingError;
 }
 
+// Every load from driver-owned ring memory is reported with the value it
+// returned (GuestMemory::note_read), so a recorder sees what we saw.
 uint16_t DeviceQueue::avail_slot(uint16_t index) const {
   const auto* ring = reinterpret_cast<const uint16_t*>(avail_ + 1);
-  return load_relaxed(&ring[index & (cfg_.size - 1)]);
+  const uint16_t slot = index & (cfg_.size - 1);
+  const uint16_t head = load_relaxed(&ring[slot]);
+  mem_->note_read(cfg_.avail + sizeof(VirtqAvailHeader) + 2ull * slot, &head, sizeof head);
+  return head;
+}
+
+uint16_t DeviceQueue::load_avail_idx() const {
+  const uint16_t idx = load_acquire(&avail_->idx);
+  mem_->note_read(cfg_.avail + offsetof(VirtqAvailHeader, idx), &idx, sizeof idx);
+  return idx;
+}
+
+VirtqDesc DeviceQueue::load_desc_at(const VirtqDesc* table, uint64_t table_gpa, uint16_t i) const {
+  const VirtqDesc d = load_desc(&table[i]);
+  mem_->note_read(table_gpa + sizeof(VirtqDesc) * i, &d, sizeof d);
+  return d;
 }
 
 uint16_t DeviceQueue::num_available() const {
   if (ring_error_ != RingError::kNone) return 0;
-  const uint16_t pending = static_cast<uint16_t>(load_acquire(&avail_->idx) - last_avail_);
+  const uint16_t pending = static_cast<uint16_t>(load_avail_idx() - last_avail_);
   return pending > cfg_.size ? 0 : pending;
 }
 
@@ -121,7 +139,7 @@ PopStatus DeviceQueue::pop(DescChain& out) {
   if (ring_error_ != RingError::kNone) return PopStatus::kRingError;
   // Acquire: the ring slot and descriptors are read only after the index
   // that published them (VQ-6).
-  const uint16_t avail_idx = load_acquire(&avail_->idx);
+  const uint16_t avail_idx = load_avail_idx();
   const uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_);
   if (pending == 0) return PopStatus::kEmpty;
   // An index further ahead than the ring holds would make us re-process
@@ -136,6 +154,8 @@ PopStatus DeviceQueue::pop(DescChain& out) {
     auto* avail_event = reinterpret_cast<uint16_t*>(
         reinterpret_cast<VirtqUsedElem*>(used_ + 1) + cfg_.size);
     store_relaxed(avail_event, last_avail_);
+    mem_->note_write(cfg_.used + (reinterpret_cast<uint8_t*>(avail_event) - reinterpret_cast<uint8_t*>(used_)),
+                     sizeof *avail_event);
   }
 
   out.head = head;
@@ -188,7 +208,7 @@ ChainError DeviceQueue::walk(uint16_t head, DescChain& out) {
   for (;;) {
     if (visited_[i] == walk_stamp_) return ChainError::kLoop;
     visited_[i] = walk_stamp_;
-    const VirtqDesc d = load_desc(&desc_[i]);
+    const VirtqDesc d = load_desc_at(desc_, cfg_.desc, i);
     if ((d.flags & kDescFIndirect) != 0) {
       if (!cfg_.indirect) return ChainError::kIndirectNotNegotiated;
       if ((d.flags & kDescFNext) != 0) return ChainError::kIndirectWithNext;
@@ -223,7 +243,7 @@ ChainError DeviceQueue::walk_indirect(const VirtqDesc& table, uint32_t& budget, 
     --budget;
     VirtqDesc d;
     if (direct != nullptr) {
-      d = load_desc(&direct[i]);
+      d = load_desc_at(direct, table.addr, i);
     } else {
       mem_->read_obj(table.addr + sizeof(VirtqDesc) * i, &d);  // range checked above
     }
@@ -263,9 +283,13 @@ bool DeviceQueue::should_interrupt() {
   signalled_idx_ = used_idx_;
   if (cfg_.event_idx) {
     const auto* ring = reinterpret_cast<const uint16_t*>(avail_ + 1);
-    return need_event(load_relaxed(&ring[cfg_.size]), used_idx_, old_idx);
+    const uint16_t used_event = load_relaxed(&ring[cfg_.size]);
+    mem_->note_read(cfg_.avail + sizeof(VirtqAvailHeader) + 2ull * cfg_.size, &used_event, sizeof used_event);
+    return need_event(used_event, used_idx_, old_idx);
   }
-  return (load_relaxed(&avail_->flags) & kAvailFNoInterrupt) == 0;
+  const uint16_t flags = load_relaxed(&avail_->flags);
+  mem_->note_read(cfg_.avail + offsetof(VirtqAvailHeader, flags), &flags, sizeof flags);
+  return (flags & kAvailFNoInterrupt) == 0;
 }
 
 void DeviceQueue::set_notify_suppressed(bool suppressed) {

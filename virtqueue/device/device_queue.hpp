@@ -131,6 +131,8 @@ class DeviceQueue {
   ChainError walk_indirect(const VirtqDesc& d, uint32_t& budget, DescChain& out, bool& seen_writable);
   ChainError add_segment(const VirtqDesc& d, DescChain& out, bool& seen_writable);
   uint16_t avail_slot(uint16_t index) const;
+  uint16_t load_avail_idx() const;
+  VirtqDesc load_desc_at(const VirtqDesc* table, uint64_t table_gpa, uint16_t i) const;
 
   model::GuestMemory* mem_ = nullptr;
   DeviceQueueConfig cfg_{};

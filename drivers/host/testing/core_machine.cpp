@@ -15,8 +15,8 @@ void require(bool ok, const char* what) {
 
 }  // namespace
 
-CoreMachine::CoreMachine() {
-  require(memory.add_ram(0, kRamBytes) == model::MemError::kOk, "low RAM");
+CoreMachine::CoreMachine(uint64_t low_ram_bytes) {
+  require(memory.add_ram(0, low_ram_bytes) == model::MemError::kOk, "low RAM");
   require(memory.add_ram(kHighRam, kRamBytes) == model::MemError::kOk, "high RAM");
 }
 

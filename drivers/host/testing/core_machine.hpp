@@ -56,7 +56,9 @@ class CoreMachine {
   static constexpr uint64_t kDmaWindowBytes = 4ull << 20;
   static constexpr model::pci::Bdf kBdf{0, 5, 0};
 
-  CoreMachine();
+  // low_ram_bytes: RAM at 0 (a replayed guest may need more than kRamBytes;
+  // at most kHighRam).
+  explicit CoreMachine(uint64_t low_ram_bytes = kRamBytes);
   CoreMachine(const CoreMachine&) = delete;
   CoreMachine& operator=(const CoreMachine&) = delete;
 

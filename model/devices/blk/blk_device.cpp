@@ -189,7 +189,11 @@ bool BlkDevice::start(const vq::DescChain& chain, transport::DeviceTransport& t)
         if (!append_host_pieces(t.memory(), segs[i].addr, segs[i].len, r.buffers)) {
           return malformed();
         }
-        if (device_writes) r.written.emplace_back(segs[i].addr, segs[i].len);
+        if (device_writes) {
+          r.written.emplace_back(segs[i].addr, segs[i].len);
+        } else {
+          t.memory().note_read(segs[i].addr, segs[i].len);  // the backend reads it in submit()
+        }
       }
       r.type = header.type;
       r.seq = next_seq_++;
