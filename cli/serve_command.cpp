@@ -90,14 +90,17 @@ bool inject_script(model::devices::InputDevice& dev, const std::string& path, st
 
 int serve(const ServeArgs& a) {
   using namespace aerov::model;
-  if (!a.record.empty() && a.device != "blk") {
-    std::cerr << "aero-virtio serve: --record supports --device blk only (net and input traces are not built yet)\n";
+  if (!a.record.empty() && a.device == "input") {
+    std::cerr << "aero-virtio serve: --record supports --device blk and net (input traces are not built yet)\n";
     return 64;
   }
   std::unique_ptr<backends::FileDisk> disk;
   std::unique_ptr<backends::ScriptedPeer> peer;
   std::unique_ptr<backends::PcapWriter> pcap;
   std::unique_ptr<backends::PcapTap> tap;
+  std::unique_ptr<sim::RecordingNetBackend> recording_tap;
+  // --record: what the replay needs to rebuild the device stack.
+  nlohmann::json replay_config = nlohmann::json::object();
   std::unique_ptr<transport::VirtioDevice> device;
   devices::BlkDevice* blk = nullptr;
   devices::NetDevice* net = nullptr;
@@ -117,13 +120,15 @@ int serve(const ServeArgs& a) {
     auto d = std::make_unique<devices::BlkDevice>(*disk);
     blk = d.get();
     device = std::move(d);
+    replay_config = {{"disk_sectors", disk->sector_count()}};
   } else if (a.device == "net") {
     backends::Ipv4Address ip{};
     if (!parse_ipv4(a.peer_ip, ip)) {
       std::cerr << "aero-virtio serve: --peer-ip wants a.b.c.d, got '" << a.peer_ip << "'\n";
       return 64;
     }
-    peer = std::make_unique<backends::ScriptedPeer>(backends::MacAddress{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01}, ip);
+    const backends::MacAddress peer_mac{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01};
+    peer = std::make_unique<backends::ScriptedPeer>(peer_mac, ip);
     backends::NetBackend* backend = peer.get();
     if (!a.pcap.empty()) {
       pcap = std::make_unique<backends::PcapWriter>([start] {
@@ -133,6 +138,11 @@ int serve(const ServeArgs& a) {
       });
       tap = std::make_unique<backends::PcapTap>(*peer, *pcap);
       backend = tap.get();
+    }
+    if (!a.record.empty()) {
+      recording_tap = std::make_unique<sim::RecordingNetBackend>(*backend);
+      backend = recording_tap.get();
+      replay_config = {{"net_header_bytes", a.net_header_bytes}, {"peer_mac", peer_mac}, {"peer_ip", ip}};
     }
     devices::NetDeviceOptions options;
     options.header_bytes = a.net_header_bytes;
@@ -156,9 +166,10 @@ int serve(const ServeArgs& a) {
     traces::Provenance p;
     p.scenario = a.device;
     p.commit = sim::build_commit();
-    p.config_json = nlohmann::json{{"disk_sectors", disk->sector_count()}}.dump();
-    p.devices = {{0, "virtio-blk", 0, 4, 0}};
+    p.config_json = replay_config.dump();
+    p.devices = {{0, "virtio-" + a.device, 0, 4, 0}};
     recorder = std::make_unique<sim::DeviceRecorder>(*device, a.record, p);
+    if (recording_tap) recording_tap->recorder = recorder.get();
   }
   transport::VirtioDevice& served = recorder ? static_cast<transport::VirtioDevice&>(*recorder) : *device;
 
@@ -261,7 +272,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"keyboard", "mouse", "tablet"}));
   cmd->add_option("--inject", args->inject, "input: event script injected on each SIGUSR1");
   cmd->add_option("--record", args->record,
-                  "blk: record the device side as a trace that 'aero-virtio replay' runs without the guest");
+                  "blk, net: record the device side as a trace that 'aero-virtio replay' runs without the guest");
   cmd->add_flag("--persist", args->persist, "Accept a new front-end after one hangs up");
   cmd->add_flag("-v,--verbose", args->verbose, "Log every vhost-user message to stderr");
   return [cmd, args]() -> int { return *cmd ? serve(*args) : -1; };

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "sim/trace_channels.hpp"
 #include "transport/virtio_pci_regs.hpp"
 
 namespace aerov::sim {
@@ -130,7 +131,20 @@ void DeviceRecorder::reset() {
 void DeviceRecorder::interrupt(uint16_t) {
   if (!active_) return;
   if (!in_activity_) return stop("the device interrupted outside any activity");
+  // The INTx line rises once; the ISR read after the activity drops it.
+  if (!interrupted_) effects_.push_back(make::intx(time_, 0, 1));
   interrupted_ = true;
+}
+
+void DeviceRecorder::host_output(uint16_t channel, std::span<const uint8_t> bytes) {
+  if (!active_) return;
+  if (!in_activity_) return stop("the device sent to the host outside any activity");
+  effects_.push_back(make::host_output(time_, 0, channel, bytes));
+}
+
+void RecordingNetBackend::transmit(std::span<const uint8_t> frame) {
+  if (recorder != nullptr) recorder->host_output(channel::kSent, frame);
+  peer_.transmit(frame);
 }
 
 void DeviceRecorder::device_read(uint64_t gpa, const uint8_t* bytes, uint64_t len) {
@@ -152,6 +166,7 @@ template <typename Fn>
 void DeviceRecorder::activity(const std::vector<traces::Event>& trigger, Fn&& fn) {
   reads_.clear();
   writes_.clear();
+  effects_.clear();
   interrupted_ = false;
   in_activity_ = true;
   fn();
@@ -173,7 +188,7 @@ void DeviceRecorder::activity(const std::vector<traces::Event>& trigger, Fn&& fn
     e.time_cycles = time_;
     writer_->write(e);
   }
-  if (interrupted_) writer_->write(make::intx(time_, 0, 1));
+  for (const traces::Event& e : effects_) writer_->write(e);
   for (const Access& a : writes_) mirror_.write(a.gpa, a.bytes.data(), a.bytes.size());
   shadow_->sync_pages(mirror_.take_dirty_pages(), [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_->write(make::dma_write(time_, 0, gpa, bytes));

@@ -13,7 +13,9 @@
 //   trigger     what hands the device control on the PCI transport: the
 //               common-config writes that set the rings up and set
 //               DRIVER_OK, a doorbell, or a device_status write of 0
-//   intx 1      if the device interrupted the driver (vhost-user: a call)
+//   host_output and intx 1, in the order they happened: frames the device
+//               sent its peer (RecordingNetBackend), and the first time the
+//               device interrupted the driver (vhost-user: a call)
 //   dma_write   what the device changed, as the replay will diff it
 //   mmio_read   of ISR, value 1, then intx 0: the line drops as it does
 //               when a driver reads ISR
@@ -28,9 +30,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "model/backends/net/net_backend.hpp"
 #include "model/memory/guest_memory.hpp"
 #include "sim/memory_shadow.hpp"
 #include "traces/trace_writer.hpp"
@@ -49,6 +53,8 @@ class DeviceRecorder final : public transport::ForwardingDevice, private model::
 
   // The transport interrupted the driver for ring q.
   void interrupt(uint16_t q);
+  // The device handed the host `bytes` on `channel` (sim/trace_channels.hpp).
+  void host_output(uint16_t channel, std::span<const uint8_t> bytes);
   // Writes the end record (the trace is complete only after this); returns
   // why recording stopped early, or "" if it covered the whole run.
   std::string finish();
@@ -82,10 +88,25 @@ class DeviceRecorder final : public transport::ForwardingDevice, private model::
   bool active_ = false;
   bool in_activity_ = false;
   bool interrupted_ = false;
+  std::vector<traces::Event> effects_;  // host_output and intx 1, in order
   std::string stopped_;
   uint64_t time_ = 0;  // activities so far: the trace's clock
   std::vector<Access> reads_;
   std::vector<Access> writes_;
+};
+
+// Between a net device and its peer: every frame the device sends is also
+// a host_output of the recording. The peer itself (a ScriptedPeer) is part
+// of what the replay rebuilds, so its answers are not recorded.
+class RecordingNetBackend final : public model::backends::NetBackend {
+ public:
+  explicit RecordingNetBackend(model::backends::NetBackend& peer) : peer_(peer) {}
+  void attach(model::backends::NetPort* port) override { peer_.attach(port); }
+  void transmit(std::span<const uint8_t> frame) override;
+  DeviceRecorder* recorder = nullptr;
+
+ private:
+  model::backends::NetBackend& peer_;
 };
 
 }  // namespace aerov::sim

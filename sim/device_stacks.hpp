@@ -48,7 +48,8 @@ struct BlkStack {
 
 // virtio-net with its default MAC; the peer is whoever attaches as backend.
 struct NetStack {
-  explicit NetStack(model::backends::NetBackend* peer) : device(peer) {}
+  explicit NetStack(model::backends::NetBackend* peer, const model::devices::NetDeviceOptions& options = {})
+      : device(peer, options) {}
 
   static std::vector<uint8_t> link_input(bool up) { return {static_cast<uint8_t>(up ? 1 : 0)}; }
   bool apply(uint16_t channel, std::span<const uint8_t> bytes);

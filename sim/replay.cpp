@@ -7,6 +7,7 @@
 
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/host/testing/core_machine.hpp"
+#include "model/backends/net/scripted_peer.hpp"
 #include "sim/device_stacks.hpp"
 #include "sim/memory_shadow.hpp"
 #include "sim/mutants.hpp"
@@ -34,18 +35,35 @@ class ReplayGate final : public transport::ForwardingDevice {
 };
 
 // The net device's peer during a replay: what the device sends is a
-// device-side effect to compare.
+// device-side effect to compare. A recorded guest run's peer (a
+// ScriptedPeer) is rebuilt behind it and answers as it did.
 class CapturePeer final : public model::backends::NetBackend {
  public:
-  explicit CapturePeer(std::deque<Event>& out) : out_(out) {}
-  void attach(model::backends::NetPort*) override {}
+  CapturePeer(std::deque<Event>& out, model::backends::NetBackend* inner) : out_(out), inner_(inner) {}
+  void attach(model::backends::NetPort* port) override {
+    if (inner_ != nullptr) inner_->attach(port);
+  }
   void transmit(std::span<const uint8_t> frame) override {
     out_.push_back(make::host_output(0, 0, channel::kSent, frame));
+    if (inner_ != nullptr) inner_->transmit(frame);
   }
 
  private:
   std::deque<Event>& out_;
+  model::backends::NetBackend* inner_;
 };
+
+// A JSON array of exactly N bytes, as a guest run's recorder writes a MAC
+// or IPv4 address.
+template <size_t N>
+bool byte_array(const nlohmann::json& j, std::array<uint8_t, N>& out) {
+  if (!j.is_array() || j.size() != N) return false;
+  for (size_t i = 0; i < N; ++i) {
+    if (!j[i].is_number_unsigned() || j[i].get<uint64_t>() > 255) return false;
+    out[i] = j[i].get<uint8_t>();
+  }
+  return true;
+}
 
 // The snd device's sink during a replay: what it plays is a device-side
 // effect to compare.
@@ -135,8 +153,23 @@ class Replayer {
       blk_.emplace(cfg["disk_seed"].get<uint64_t>(), mutant);
       device = &blk_->device;
       spec = &contract::kBlk;
+    } else if (p.scenario == "net" && guest_run) {
+      model::backends::MacAddress mac{};
+      model::backends::Ipv4Address ip{};
+      model::devices::NetDeviceOptions options;
+      if (!cfg.contains("peer_mac") || !byte_array(cfg["peer_mac"], mac) || !cfg.contains("peer_ip") ||
+          !byte_array(cfg["peer_ip"], ip) || !cfg.contains("net_header_bytes") ||
+          (cfg["net_header_bytes"] != 10 && cfg["net_header_bytes"] != 12)) {
+        return fail("guest net trace without peer_mac, peer_ip and a net_header_bytes of 10 or 12");
+      }
+      options.header_bytes = cfg["net_header_bytes"].get<uint32_t>();
+      scripted_peer_ = std::make_unique<model::backends::ScriptedPeer>(mac, ip);
+      peer_ = std::make_unique<CapturePeer>(generated_, scripted_peer_.get());
+      net_.emplace(peer_.get(), options);
+      device = &net_->device;
+      spec = &contract::kNet;
     } else if (p.scenario == "net") {
-      peer_ = std::make_unique<CapturePeer>(generated_);
+      peer_ = std::make_unique<CapturePeer>(generated_, nullptr);
       net_.emplace(peer_.get());
       device = &net_->device;
       spec = &contract::kNet;
@@ -309,6 +342,7 @@ class Replayer {
   ReplayResult result_;
   drivers::host::testing::CoreMachine machine_;
   std::optional<BlkStack> blk_;
+  std::unique_ptr<model::backends::ScriptedPeer> scripted_peer_;
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
   std::optional<InputStack> input_;

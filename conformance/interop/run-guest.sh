@@ -97,7 +97,8 @@ case "$test" in
               -device "virtio-blk-pci,drive=qd0,num-queues=1,addr=0x5")
     ;;
   net)
-    serve_args+=(--device net --peer-ip 10.0.2.2 --pcap "$run_dir/net.pcap" --net-header-bytes 12)
+    serve_args+=(--device net --peer-ip 10.0.2.2 --pcap "$run_dir/net.pcap" --net-header-bytes 12
+                 --record "$run_dir/net.trace")
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -netdev "vhost-user,id=n0,chardev=vu0"
               -device "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,mrg_rxbuf=off,vectors=0,romfile=,addr=0x4")
     ;;
@@ -154,6 +155,14 @@ errors=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vhost_
 [ "$errors" = 0 ] && [ "$(grep -c 'vhost-user: error' "$run_dir/serve.err")" = 0 ] || failed "back-end reported protocol errors"
 
 # ---- host-side checks ----------------------------------------------------------
+# The device side was recorded (serve --record); it must replay without the
+# guest exactly as the guest provoked it.
+replay_check() {
+  [ "$(stat record complete)" = True ] || failed "the trace recording stopped early: $(stat record stopped)"
+  "$cli" replay "$run_dir/$1.trace" > "$run_dir/replay.out" 2>&1 ||
+    failed "replaying the recorded trace without the guest diverged: $(tail -3 "$run_dir/replay.out")"
+  echo "interop $1: trace $(wc -c < "$run_dir/$1.trace") bytes replayed: $(tail -1 "$run_dir/replay.out")"
+}
 stat() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]][sys.argv[3]])' "$run_dir/stats.json" "$@"; }
 case "$test" in
   blk)
@@ -161,10 +170,7 @@ case "$test" in
     got=$(sha256sum "$run_dir/disk.img" | cut -d' ' -f1)
     [ "$want" = "$got" ] || failed "host image sha256 $got differs from the guest's $want"
     [ "$(stat blk flushes_synced)" -gt 0 ] || failed "the guest's fsync reached the back-end as no FLUSH"
-    [ "$(stat record complete)" = True ] || failed "the trace recording stopped early: $(stat record stopped)"
-    "$cli" replay "$run_dir/blk.trace" > "$run_dir/replay.out" 2>&1 ||
-      failed "replaying the recorded trace without the guest diverged: $(tail -3 "$run_dir/replay.out")"
-    echo "interop blk: trace $(wc -c < "$run_dir/blk.trace") bytes replayed: $(tail -1 "$run_dir/replay.out")"
+    replay_check blk
     [ "$(stat blk ioerr)" -eq 0 ] || failed "back-end completed $(stat blk ioerr) requests with IOERR"
     echo "interop blk: image matches ($got), $(stat blk ok) requests, $(stat blk flushes_synced) flushes"
     ;;
@@ -173,6 +179,7 @@ case "$test" in
     ;;
   net)
     "$here/check-net.sh" "$run_dir" "$console" || failed "net host-side checks"
+    replay_check net
     ;;
   input)
     "$here/check-input.sh" "$run_dir" "$console" || failed "input host-side checks"
