@@ -15,9 +15,6 @@ namespace make = traces::make;
 namespace common = transport::common;
 namespace bar = transport::bar0;
 
-// Where CoreMachine keeps the core's DMA memory: guest RAM must end below.
-constexpr uint64_t kRamLimit = 4ull << 30;
-
 }  // namespace
 
 DeviceRecorder::DeviceRecorder(transport::VirtioDevice& inner, std::string path,
@@ -30,7 +27,7 @@ DeviceRecorder::~DeviceRecorder() {
 
 std::string DeviceRecorder::unrecordable(transport::DeviceTransport& t) const {
   for (const auto& r : t.memory().regions()) {
-    if (r.gpa + r.size > kRamLimit) return "guest RAM above 4 GiB cannot be replayed";
+    if (r.gpa + r.size > kGuestRunRamLimit) return "guest RAM above 1 GiB (kGuestRunRamLimit) is not replayed";
   }
   for (uint16_t q = 0; q < num_queues(); ++q) {
     const auto& ring = t.queue(q);
@@ -49,8 +46,8 @@ std::string DeviceRecorder::unrecordable(transport::DeviceTransport& t) const {
 
 // The guest's memory table is known at the first activation: it becomes
 // the trace's watched ranges and the replay's RAM.
-bool DeviceRecorder::start(transport::DeviceTransport& t) {
-  if (writer_) return true;
+void DeviceRecorder::start(transport::DeviceTransport& t) {
+  if (writer_) return;
   nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(provenance_.config_json, nullptr, false);
   if (!cfg.is_object()) cfg = nlohmann::ordered_json::object();
   uint64_t ram_end = 0;
@@ -62,7 +59,7 @@ bool DeviceRecorder::start(transport::DeviceTransport& t) {
     if (mirror_.add_ram(r.gpa, r.size) != model::MemError::kOk) {
       stopped_ = "guest memory region " + std::to_string(r.gpa) + "+" + std::to_string(r.size) +
                  " is not page-aligned RAM";
-      return false;
+      return;
     }
     ram_end = std::max(ram_end, r.gpa + r.size);
   }
@@ -73,12 +70,15 @@ bool DeviceRecorder::start(transport::DeviceTransport& t) {
   writer_ = std::make_unique<traces::TraceWriter>(path_, provenance_);
   shadow_ = std::make_unique<MemoryShadow>(mirror_, shadow_ranges);
   mirror_.set_dirty_logging(true);
-  return true;
 }
 
 void DeviceRecorder::activate(transport::DeviceTransport& t) {
-  if (stopped_.empty() && start(t)) {
-    if (const std::string why = unrecordable(t); !why.empty()) stop(why);
+  if (stopped_.empty()) {
+    if (const std::string why = unrecordable(t); !why.empty()) {
+      stop(why);
+    } else {
+      start(t);
+    }
   }
   if (!stopped_.empty()) return ForwardingDevice::activate(t);
   live_ = &t.memory();

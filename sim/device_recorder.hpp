@@ -24,7 +24,7 @@
 // The recorder keeps its own copy of that memory (the "mirror"), so the
 // guest's memory, which the guest changes all the time, is never compared.
 // What cannot be expressed on the PCI transport (a ring size other than the
-// device's, a ring restarted at a non-zero index, RAM above 4 GiB) stops the
+// device's, a ring restarted at a non-zero index, RAM above 1 GiB) stops the
 // recording with a note saying why; the trace up to there stays valid.
 #pragma once
 
@@ -41,6 +41,10 @@
 #include "transport/device/forwarding_device.hpp"
 
 namespace aerov::sim {
+
+// The most guest RAM a recorded guest run may have: the replay keeps a full
+// copy of it (MemoryShadow) besides the RAM itself.
+inline constexpr uint64_t kGuestRunRamLimit = 1ull << 30;
 
 class DeviceRecorder final : public transport::ForwardingDevice, private model::MemoryObserver {
  public:
@@ -68,7 +72,7 @@ class DeviceRecorder final : public transport::ForwardingDevice, private model::
   void device_read(uint64_t gpa, const uint8_t* bytes, uint64_t len) override;
   void device_wrote(uint64_t gpa, uint64_t len) override;
 
-  bool start(transport::DeviceTransport& t);
+  void start(transport::DeviceTransport& t);
   std::string unrecordable(transport::DeviceTransport& t) const;
   template <typename Fn>
   void activity(const std::vector<traces::Event>& trigger, Fn&& fn);

@@ -8,6 +8,7 @@
 #include "aerov/contract/windows_device_contract.hpp"
 #include "drivers/host/testing/core_machine.hpp"
 #include "model/backends/net/scripted_peer.hpp"
+#include "sim/device_recorder.hpp"
 #include "sim/device_stacks.hpp"
 #include "sim/memory_shadow.hpp"
 #include "sim/mutants.hpp"
@@ -111,7 +112,7 @@ class Replayer {
       return CoreMachine::kRamBytes;
     }
     const uint64_t bytes = cfg["ram_bytes"].get<uint64_t>();
-    const bool fits = bytes != 0 && bytes <= CoreMachine::kHighRam && bytes % model::GuestMemory::kPageSize == 0;
+    const bool fits = bytes != 0 && bytes <= kGuestRunRamLimit && bytes % model::GuestMemory::kPageSize == 0;
     return fits ? bytes : CoreMachine::kRamBytes;  // build() then fails on the ranges
   }
 
