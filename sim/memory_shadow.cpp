@@ -53,6 +53,30 @@ uint64_t block_hash(const uint8_t* p, size_t n) {
   return h;
 }
 
+bool all_zero(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  for (; i + 256 <= n; i += 256) {
+    uint64_t any = 0;
+    for (size_t k = 0; k < 256; k += 8) any |= load64(p + i + k);
+    if (any != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+// Most of a run's RAM stays zero: those blocks share one hash, and telling
+// a zero block is far cheaper than hashing it.
+uint64_t hash_of_block(const uint8_t* p, size_t n) {
+  static const uint64_t zero_block = [] {
+    static const uint8_t zeros[MemoryShadow::kBlock] = {};
+    return block_hash(zeros, MemoryShadow::kBlock);
+  }();
+  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block;
+  return block_hash(p, n);
+}
+
 // The first index in [i, end) where a and b differ, or `end`.
 size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end) {
 #if defined(__SSE2__)
@@ -177,7 +201,7 @@ uint64_t MemoryShadow::hash() {
       if (c.stale[b] != 0) {
         const size_t at = b * kBlock;
         const size_t n = std::min(kBlock, c.bytes.size() - at);
-        c.block_hash[b] = block_hash(c.bytes.data() + at, n);
+        c.block_hash[b] = hash_of_block(c.bytes.data() + at, n);
         c.stale[b] = 0;
       }
       // fnv1a64 over the block hash's 8 little-endian bytes, inline.
