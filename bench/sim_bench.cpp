@@ -11,8 +11,11 @@
 // trace events replayed per CPU second.
 // Baseline_EventQueue: schedule + run of an empty event on model/sim's
 // EventQueue, the floor under every simulated event. Baseline_TraceRead:
-// parsing the same recorded trace without replaying it, the floor under
-// replay. compare.py prints each case's events/s and the baseline's.
+// parsing the net recording (verified, end-record hash included) into the
+// flat EventList without replaying it, the floor under replay; its
+// bytes_per_event counter says how much the byte-serial FNV-1a record hash
+// has to chew per event. compare.py prints each case's events/s and the
+// baseline's.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -115,6 +118,11 @@ void Baseline_TraceRead(benchmark::State& state) {
   }
   state.counters["events_per_second"] =
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  if (events != 0) {
+    state.counters["bytes_per_event"] = benchmark::Counter(
+        static_cast<double>(bytes.size()) * static_cast<double>(state.iterations()) /
+        static_cast<double>(events));
+  }
 }
 
 BENCHMARK_CAPTURE(Sim, blk, std::string("blk"))->ArgName("steps")->Arg(2000)->Unit(benchmark::kMillisecond);

@@ -209,7 +209,7 @@ void add_trace_sim_commands(CLI::App& trace) {
     }
     try {
       traces::TraceWriter w(minimize_paths->second, m.trace.provenance, m.trace.table);
-      for (const traces::Event& e : m.trace.events) w.write(e);
+      for (const traces::EventView& e : m.trace.events) w.write(e);
       w.finish();
     } catch (const std::exception& e) {
       std::cerr << "aero-virtio: " << e.what() << "\n";

@@ -33,7 +33,7 @@ size_t count_lines(const std::string& text) {
 
 bool reencodable(const Trace& t) {
   if (t.version_minor != kVersionMinor) return false;
-  for (const Event& e : t.events) {
+  for (const EventView& e : t.events) {
     if (e.undescribed) return false;
   }
   for (const KindSpec& spec : t.table) {
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t streamed = 0;
   TraceReader::Step step = TraceReader::Step::kError;
   if (stream.read_header()) {
-    Event e;
+    EventView e;
     while ((step = stream.next(e)) == TraceReader::Step::kEvent) {
       FUZZ_CHECK(!r.ok() || (streamed < r.trace.events.size() && r.trace.events[streamed] == e));
       ++streamed;
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(dump == dump_trace(r.trace));
 
   if (reencodable(r.trace)) {
-    const std::vector<uint8_t> again = write_trace(r.trace.provenance, r.trace.events, r.trace.table);
+    const std::vector<uint8_t> again = write_trace(r.trace.provenance, r.trace.events.to_events(), r.trace.table);
     FUZZ_CHECK(again.size() == size && std::equal(again.begin(), again.end(), data));
   }
   return 0;

@@ -5,6 +5,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "traces/trace_event.hpp"
 
 namespace aerov::sim {
@@ -49,30 +53,67 @@ uint64_t block_hash(const uint8_t* p, size_t n) {
   return h;
 }
 
+bool all_zero(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  for (; i + 256 <= n; i += 256) {
+    uint64_t any = 0;
+    for (size_t k = 0; k < 256; k += 8) any |= load64(p + i + k);
+    if (any != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+// Most of a run's RAM stays zero: those blocks share one hash, and telling
+// a zero block is far cheaper than hashing it.
+uint64_t hash_of_block(const uint8_t* p, size_t n) {
+  static const uint64_t zero_block = [] {
+    static const uint8_t zeros[MemoryShadow::kBlock] = {};
+    return block_hash(zeros, MemoryShadow::kBlock);
+  }();
+  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block;
+  return block_hash(p, n);
+}
+
+// The first index in [i, end) where a and b differ, or `end`.
+size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end) {
+#if defined(__SSE2__)
+  for (; i + 64 <= end; i += 64) {
+    const auto eq = [&](size_t k) {
+      return _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + k)),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + k)));
+    };
+    const __m128i all = _mm_and_si128(_mm_and_si128(eq(0), eq(16)), _mm_and_si128(eq(32), eq(48)));
+    if (_mm_movemask_epi8(all) != 0xffff) break;
+  }
+  for (; i + 16 <= end; i += 16) {
+    const unsigned same = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)))));
+    if (same != 0xffff) return i + static_cast<size_t>(std::countr_one(same));
+  }
+#endif
+  for (; i + 8 <= end; i += 8) {
+    if (const uint64_t x = load64(a + i) ^ load64(b + i); x != 0) {
+      return i + static_cast<size_t>(std::countr_zero(x)) / 8;  // little-endian words
+    }
+  }
+  while (i < end && a[i] == b[i]) ++i;
+  return i;
+}
+
 }  // namespace
 
 void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const Change& change) {
   const size_t at = block * kBlock;
   const size_t end = at + std::min(kBlock, c.bytes.size() - at);
   uint8_t* copy = c.bytes.data();
-  if (std::memcmp(live + at, copy + at, end - at) == 0) return;
+  size_t i = first_difference(live, copy, at, end);
+  if (i == end) return;
   c.stale[block] = 1;
-  size_t i = at;
   while (i < end) {
-    if (i + 32 <= end && ((load64(live + i) ^ load64(copy + i)) | (load64(live + i + 8) ^ load64(copy + i + 8)) |
-                          (load64(live + i + 16) ^ load64(copy + i + 16)) |
-                          (load64(live + i + 24) ^ load64(copy + i + 24))) == 0) {
-      i += 32;
-      continue;
-    }
-    if (i + 8 <= end && load64(live + i) == load64(copy + i)) {
-      i += 8;
-      continue;
-    }
-    if (live[i] == copy[i]) {
-      ++i;
-      continue;
-    }
     // The run: from i to just after the last differing byte before 16
     // equal bytes in a row (or the block's end). Whole words that differ
     // in every byte, or in none, are stepped over at once.
@@ -105,7 +146,7 @@ void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const 
     }
     std::memcpy(copy + i, live + i, j - i);
     change(c.base + i, std::span<const uint8_t>(live + i, j - i));
-    i = j;
+    i = first_difference(live, copy, j, end);
   }
 }
 
@@ -160,12 +201,13 @@ uint64_t MemoryShadow::hash() {
       if (c.stale[b] != 0) {
         const size_t at = b * kBlock;
         const size_t n = std::min(kBlock, c.bytes.size() - at);
-        c.block_hash[b] = block_hash(c.bytes.data() + at, n);
+        c.block_hash[b] = hash_of_block(c.bytes.data() + at, n);
         c.stale[b] = 0;
       }
-      uint8_t le[8];
-      for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(c.block_hash[b] >> (8 * i));
-      h = traces::fnv1a64(le, h);
+      // fnv1a64 over the block hash's 8 little-endian bytes, inline.
+      for (int i = 0; i < 8; ++i) {
+        h = (h ^ static_cast<uint8_t>(c.block_hash[b] >> (8 * i))) * 0x100000001b3ull;
+      }
     }
   }
   return h;

@@ -1,6 +1,6 @@
 #include "sim/replay.hpp"
 
-#include <deque>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,7 +22,89 @@ namespace {
 
 using traces::Event;
 using traces::EventKind;
+using traces::EventView;
+using traces::FieldType;
 namespace make = traces::make;
+
+// A device-side effect the replay produced, waiting to be matched against
+// the recording. Payload bytes live in Effects' one buffer, so producing and
+// matching effects allocates nothing once the buffers have grown.
+struct Effect {
+  EventKind kind;
+  uint16_t channel = 0;  // host_output
+  uint32_t length = 0;   // dma_write, host_output: payload bytes
+  uint64_t a = 0;        // dma_write gpa, msi address, intx level
+  uint64_t b = 0;        // msi data; dma_write, host_output: payload offset
+};
+
+class Effects {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  const Effect& front() const { return items_[head_]; }
+  void pop() {
+    if (++head_ == items_.size()) {
+      items_.clear();
+      bytes_.clear();
+      head_ = 0;
+    }
+  }
+  void push(Effect e, std::span<const uint8_t> payload = {}) {
+    e.b = e.length = 0;
+    if (!payload.empty() || e.kind == EventKind::kDmaWrite || e.kind == EventKind::kHostOutput) {
+      e.b = bytes_.size();
+      e.length = static_cast<uint32_t>(payload.size());
+      bytes_.insert(bytes_.end(), payload.begin(), payload.end());
+    }
+    items_.push_back(e);
+  }
+  void push_msi(uint64_t address, uint32_t data) {
+    items_.push_back(Effect{EventKind::kMsi, 0, 0, address, data});
+  }
+  std::span<const uint8_t> payload(const Effect& e) const { return {bytes_.data() + e.b, e.length}; }
+
+  // The recorded event `e` is this effect (device 0, as the replay makes them).
+  bool matches(const Effect& g, const EventView& e) const {
+    if (e.kind != static_cast<uint16_t>(g.kind)) return false;
+    const auto& f = e.fields;
+    const auto is = [&f](size_t i, FieldType t) { return f[i].type == t; };
+    switch (g.kind) {
+      case EventKind::kDmaWrite:
+        return f.size() == 3 && is(0, FieldType::kU8) && is(1, FieldType::kU64) &&
+               is(2, FieldType::kBytes) && f[0].value == 0 && f[1].value == g.a &&
+               same(e.bytes(2), payload(g));
+      case EventKind::kIntx:
+        return f.size() == 2 && is(0, FieldType::kU8) && is(1, FieldType::kU8) && f[0].value == 0 &&
+               f[1].value == g.a;
+      case EventKind::kMsi:
+        return f.size() == 3 && is(0, FieldType::kU8) && is(1, FieldType::kU64) &&
+               is(2, FieldType::kU32) && f[0].value == 0 && f[1].value == g.a && f[2].value == g.b;
+      case EventKind::kHostOutput:
+        return f.size() == 3 && is(0, FieldType::kU8) && is(1, FieldType::kU16) &&
+               is(2, FieldType::kBytes) && f[0].value == 0 && f[1].value == g.channel &&
+               same(e.bytes(2), payload(g));
+      default:
+        return false;
+    }
+  }
+
+  // The effect as an event, for a divergence report.
+  Event to_event(const Effect& g, uint64_t t) const {
+    switch (g.kind) {
+      case EventKind::kDmaWrite: return make::dma_write(t, 0, g.a, payload(g));
+      case EventKind::kIntx: return make::intx(t, 0, static_cast<uint8_t>(g.a));
+      case EventKind::kMsi: return make::msi(t, 0, g.a, static_cast<uint32_t>(g.b));
+      default: return make::host_output(t, 0, g.channel, payload(g));
+    }
+  }
+
+ private:
+  static bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+  }
+  std::vector<Effect> items_;
+  std::vector<uint8_t> bytes_;
+  size_t head_ = 0;
+};
 
 // Doorbells reach the device only when the trace says the device looked.
 class ReplayGate final : public transport::ForwardingDevice {
@@ -40,17 +122,17 @@ class ReplayGate final : public transport::ForwardingDevice {
 // ScriptedPeer) is rebuilt behind it and answers as it did.
 class CapturePeer final : public model::backends::NetBackend {
  public:
-  CapturePeer(std::deque<Event>& out, model::backends::NetBackend* inner) : out_(out), inner_(inner) {}
+  CapturePeer(Effects& out, model::backends::NetBackend* inner) : out_(out), inner_(inner) {}
   void attach(model::backends::NetPort* port) override {
     if (inner_ != nullptr) inner_->attach(port);
   }
   void transmit(std::span<const uint8_t> frame) override {
-    out_.push_back(make::host_output(0, 0, channel::kSent, frame));
+    out_.push(Effect{EventKind::kHostOutput, channel::kSent}, frame);
     if (inner_ != nullptr) inner_->transmit(frame);
   }
 
  private:
-  std::deque<Event>& out_;
+  Effects& out_;
   model::backends::NetBackend* inner_;
 };
 
@@ -70,13 +152,13 @@ bool byte_array(const nlohmann::json& j, std::array<uint8_t, N>& out) {
 // effect to compare.
 class CaptureSink final : public model::backends::AudioSink {
  public:
-  explicit CaptureSink(std::deque<Event>& out) : out_(out) {}
+  explicit CaptureSink(Effects& out) : out_(out) {}
   void write(std::span<const uint8_t> pcm) override {
-    out_.push_back(make::host_output(0, 0, channel::kPlayed, pcm));
+    out_.push(Effect{EventKind::kHostOutput, channel::kPlayed}, pcm);
   }
 
  private:
-  std::deque<Event>& out_;
+  Effects& out_;
 };
 
 bool device_side(EventKind k) {
@@ -90,12 +172,13 @@ class Replayer {
 
   ReplayResult run() {
     if (!build()) return result_;
-    for (size_t i = 0; i < trace_.events.size(); ++i) {
-      if (!step(i, trace_.events[i])) return result_;
+    const traces::EventList& events = trace_.events;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!step(i, events[i])) return result_;
       ++result_.events;
     }
     if (!generated_.empty()) {
-      diverge(trace_.events.size(), nullptr, &generated_.front(),
+      diverge_effect(trace_.events.size(), nullptr, &generated_.front(),
               "the replay produced more than the recording has");
       return result_;
     }
@@ -207,11 +290,11 @@ class Replayer {
     // The platform's grant, as the recorded machine made it before recording.
     if (msix_messages != 0) machine_.os->grant_msix_messages(msix_messages);
     machine_.on_msi = [this](const model::irq::MsiMessage& m) {
-      generated_.push_back(make::msi(0, 0, m.address, m.data));
+      generated_.push_msi(m.address, m.data);
       machine_.msi_messages.clear();
     };
     machine_.intx.set_sink(
-        [this](bool level) { generated_.push_back(make::intx(0, 0, level ? 1 : 0)); });
+        [this](bool level) { generated_.push(Effect{EventKind::kIntx, 0, 0, level ? 1u : 0u}); });
     machine_.memory.set_dirty_logging(true);
     try {
       shadow_.emplace(machine_.memory, ranges);
@@ -221,21 +304,19 @@ class Replayer {
     return true;
   }
 
-  bool step(size_t i, const Event& e) {
+  bool step(size_t i, const EventView& e) {
     if (e.undescribed) return true;  // a kind this build does not know
     const EventKind k = e.event_kind();
     if (device_side(k)) {
       if (generated_.empty()) return diverge(i, &e, nullptr, "the replay did not produce it");
-      const Event got = generated_.front();
-      generated_.pop_front();
-      if (got.kind != e.kind || got.fields != e.fields) {
-        return diverge(i, &e, &got, "the device did something else");
-      }
+      const Effect& got = generated_.front();
+      if (!generated_.matches(got, e)) return diverge_effect(i, &e, &got, "the device did something else");
+      generated_.pop();
       return true;
     }
     if (k == EventKind::kNote || k == EventKind::kDmaRead) return true;
     if (!generated_.empty()) {
-      return diverge(i, &e, &generated_.front(),
+      return diverge_effect(i, &e, &generated_.front(),
                      "the replay produced an event the recording does not have here");
     }
     auto& os = *machine_.os;
@@ -315,7 +396,7 @@ class Replayer {
   void device_changes() {
     const std::vector<uint64_t> pages = machine_.memory.take_dirty_pages();
     shadow_->sync_pages(pages, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
-      generated_.push_back(make::dma_write(0, 0, gpa, bytes));
+      generated_.push(Effect{EventKind::kDmaWrite, 0, 0, gpa}, bytes);
     });
   }
 
@@ -324,12 +405,16 @@ class Replayer {
     return false;
   }
 
-  bool diverge(size_t index, const Event* recorded, const Event* replayed, const char* what) {
+  static std::string line(const Event& e) {
+    const traces::EventList one(std::vector<Event>{e});
+    return traces::event_line(traces::find_v1_kind(e.kind), one[0]);
+  }
+
+  bool diverge(size_t index, const EventView* recorded, const Event* replayed, const char* what) {
     result_.index = index;
-    auto line = [](const Event& e) {
-      return traces::event_line(traces::find_v1_kind(e.kind), e);
-    };
-    if (recorded != nullptr) result_.recorded = line(*recorded);
+    if (recorded != nullptr) {
+      result_.recorded = traces::event_line(traces::find_v1_kind(recorded->kind), *recorded);
+    }
     if (replayed != nullptr) {
       Event shown = *replayed;
       if (recorded != nullptr) shown.time_cycles = recorded->time_cycles;
@@ -337,6 +422,12 @@ class Replayer {
     }
     result_.message = "divergence at event " + std::to_string(index) + ": " + what;
     return false;
+  }
+
+  bool diverge_effect(size_t index, const EventView* recorded, const Effect* replayed,
+                      const char* what) {
+    const Event got = generated_.to_event(*replayed, 0);
+    return diverge(index, recorded, &got, what);
   }
 
   const traces::Trace& trace_;
@@ -352,7 +443,7 @@ class Replayer {
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;
-  std::deque<Event> generated_;
+  Effects generated_;
 };
 
 }  // namespace

@@ -8,7 +8,6 @@ namespace aerov::sim {
 
 namespace {
 
-using traces::Event;
 using traces::EventKind;
 
 bool is_effect(EventKind k) {
@@ -72,7 +71,7 @@ class Search {
   void split(size_t divergent) {
     const auto& events = trace_.events;
     for (size_t i = 0; i < divergent && i < events.size(); ++i) {
-      const Event& e = events[i];
+      const traces::EventView e = events[i];
       const EventKind k = e.event_kind();
       if (e.undescribed || k == EventKind::kNote || k == EventKind::kStateHash ||
           k == EventKind::kDmaRead) {

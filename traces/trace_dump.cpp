@@ -25,7 +25,7 @@ std::string hex_bytes(const uint8_t* p, size_t n) {
   return s;
 }
 
-std::string bytes_text(const std::vector<uint8_t>& b) {
+std::string bytes_text(std::span<const uint8_t> b) {
   if (b.empty()) return "-";
   if (b.size() <= kDumpFullBytes) return hex_bytes(b.data(), b.size());
   char hash[24];
@@ -36,7 +36,7 @@ std::string bytes_text(const std::vector<uint8_t>& b) {
 
 // Printable ASCII as is, everything else escaped: the line stays one line
 // and the same bytes always print the same way.
-std::string quoted(const std::string& text) {
+std::string quoted(std::string_view text) {
   std::string s = "\"";
   for (unsigned char c : text) {
     if (c == '"' || c == '\\') {
@@ -53,14 +53,15 @@ std::string quoted(const std::string& text) {
   return s + "\"";
 }
 
-std::string field_text(const FieldValue& v) {
-  switch (v.type) {
-    case FieldType::kU8: return std::to_string(v.number);
+std::string field_text(const EventView& e, size_t i) {
+  switch (e.fields[i].type) {
+    case FieldType::kU8: return std::to_string(e.number(i));
     case FieldType::kU16:
     case FieldType::kU32:
-    case FieldType::kU64: return hex(v.number);
-    case FieldType::kBytes: return bytes_text(v.bytes);
-    case FieldType::kText: return quoted(std::string(v.bytes.begin(), v.bytes.end()));
+    case FieldType::kU64: return hex(e.number(i));
+    case FieldType::kBytes: return bytes_text(e.bytes(i));
+    case FieldType::kText:
+      return quoted(std::string_view(reinterpret_cast<const char*>(e.bytes(i).data()), e.fields[i].length));
   }
   return "?";
 }
@@ -73,14 +74,14 @@ std::map<uint16_t, const KindSpec*> index_table(const Trace& trace) {
 
 }  // namespace
 
-std::string event_line(const KindSpec* spec, const Event& event) {
+std::string event_line(const KindSpec* spec, const EventView& event) {
   std::string line = "t=" + std::to_string(event.time_cycles) + " ";
   if (spec == nullptr || event.undescribed || event.fields.size() != spec->fields.size()) {
-    return line + "kind" + std::to_string(event.kind) + " raw=" + bytes_text(event.raw);
+    return line + "kind" + std::to_string(event.kind) + " raw=" + bytes_text(event.raw());
   }
   line += spec->name;
   for (size_t i = 0; i < spec->fields.size(); ++i) {
-    line += " " + spec->fields[i].name + "=" + field_text(event.fields[i]);
+    line += " " + spec->fields[i].name + "=" + field_text(event, i);
   }
   return line;
 }
@@ -89,7 +90,7 @@ std::vector<std::string> event_lines(const Trace& trace) {
   const auto index = index_table(trace);
   std::vector<std::string> lines;
   lines.reserve(trace.events.size());
-  for (const Event& e : trace.events) {
+  for (const EventView& e : trace.events) {
     const auto it = index.find(e.kind);
     lines.push_back(event_line(it == index.end() ? nullptr : it->second, e));
   }

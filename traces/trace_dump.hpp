@@ -20,7 +20,7 @@ inline constexpr size_t kDumpHeadBytes = 8;
 
 // One event, e.g. `t=1234 mmio_write device=0 bar=0 offset=0x3000 width=2 value=0x1`.
 // `spec` is the event's kind from the file's table (nullptr: undescribed).
-std::string event_line(const KindSpec* spec, const Event& event);
+std::string event_line(const KindSpec* spec, const EventView& event);
 // Every event's line, in trace order.
 std::vector<std::string> event_lines(const Trace& trace);
 // Header lines, then one line per event, then the end line; '\n'-terminated.

@@ -1,5 +1,6 @@
 #include "traces/trace_event.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace aerov::traces {
@@ -102,6 +103,203 @@ std::string Event::text(size_t field) const {
   return std::string(b.begin(), b.end());
 }
 
+namespace {
+
+[[noreturn]] void not_a(const char* what, size_t field) {
+  throw std::out_of_range("trace event field " + std::to_string(field) + " is not " + what);
+}
+
+bool same_fields(const EventView& a, std::span<const FieldValue> b) {
+  if (a.fields.size() != b.size()) return false;
+  for (size_t i = 0; i < b.size(); ++i) {
+    const FieldRef& f = a.fields[i];
+    if (f.type != b[i].type) return false;
+    if (is_integer(f.type)) {
+      if (f.value != b[i].number || !b[i].bytes.empty()) return false;
+    } else {
+      const std::span<const uint8_t> bytes = a.bytes(i);
+      if (b[i].number != 0 || !std::equal(bytes.begin(), bytes.end(), b[i].bytes.begin(), b[i].bytes.end())) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool same_bytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+}  // namespace
+
+uint64_t EventView::u(size_t field) const {
+  if (field >= fields.size() || !is_integer(fields[field].type)) not_a("an integer", field);
+  return fields[field].value;
+}
+
+std::span<const uint8_t> EventView::data(size_t field) const {
+  if (field >= fields.size() || is_integer(fields[field].type)) not_a("bytes", field);
+  return bytes(field);
+}
+
+std::string_view EventView::text(size_t field) const {
+  const std::span<const uint8_t> b = data(field);
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+Event EventView::to_event() const {
+  Event e;
+  e.kind = kind;
+  e.time_cycles = time_cycles;
+  e.undescribed = undescribed;
+  if (undescribed) {
+    const std::span<const uint8_t> r = raw();
+    e.raw.assign(r.begin(), r.end());
+    return e;
+  }
+  e.fields.reserve(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    FieldValue v;
+    v.type = fields[i].type;
+    if (is_integer(v.type)) {
+      v.number = fields[i].value;
+    } else {
+      const std::span<const uint8_t> b = bytes(i);
+      v.bytes.assign(b.begin(), b.end());
+    }
+    e.fields.push_back(std::move(v));
+  }
+  return e;
+}
+
+bool operator==(const EventView& a, const EventView& b) {
+  if (a.kind != b.kind || a.time_cycles != b.time_cycles || a.undescribed != b.undescribed ||
+      !same_bytes(a.raw(), b.raw()) || a.fields.size() != b.fields.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.fields.size(); ++i) {
+    if (a.fields[i].type != b.fields[i].type) return false;
+    if (is_integer(a.fields[i].type) ? a.fields[i].value != b.fields[i].value
+                                     : !same_bytes(a.bytes(i), b.bytes(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool operator==(const EventView& a, const Event& b) {
+  return a.kind == b.kind && a.time_cycles == b.time_cycles && a.undescribed == b.undescribed &&
+         same_bytes(a.raw(), b.raw) && same_fields(a, b.fields);
+}
+
+EventList::EventList(const std::vector<Event>& events) {
+  for (const Event& e : events) push_back(e);
+}
+
+EventView EventList::operator[](size_t i) const {
+  const Record& r = records_[i];
+  EventView v;
+  v.kind = r.kind;
+  v.undescribed = r.undescribed;
+  v.time_cycles = r.time_cycles;
+  v.base = arena_.data();
+  v.fields = std::span<const FieldRef>(fields_.data() + r.first_field, r.field_count);
+  v.raw_offset = r.raw_offset;
+  v.raw_length = r.raw_length;
+  return v;
+}
+
+void EventList::push_back(const EventView& e) {
+  if (e.fields.size() > UINT8_MAX) throw std::invalid_argument("trace event with over 255 fields");
+  Record r{e.time_cycles, fields_.size(), e.raw_offset, e.raw_length, e.kind,
+           static_cast<uint8_t>(e.fields.size()), e.undescribed};
+  if (e.base != nullptr && e.base == arena_.data()) {
+    fields_.insert(fields_.end(), e.fields.begin(), e.fields.end());
+  } else {
+    // Another buffer: copy the bytes this event refers to into the arena.
+    const auto copy = [this](std::span<const uint8_t> b) {
+      const uint64_t at = arena_.size();
+      arena_.insert(arena_.end(), b.begin(), b.end());
+      return at;
+    };
+    r.raw_offset = copy(e.raw());
+    for (size_t i = 0; i < e.fields.size(); ++i) {
+      FieldRef f = e.fields[i];
+      if (!is_integer(f.type)) f.value = copy(e.bytes(i));
+      fields_.push_back(f);
+    }
+  }
+  records_.push_back(r);
+}
+
+void EventList::push_back(const Event& e) {
+  if (e.fields.size() > UINT8_MAX) throw std::invalid_argument("trace event with over 255 fields");
+  if (e.raw.size() > UINT32_MAX) throw std::invalid_argument("trace event payload over 4 GiB");
+  Record r{e.time_cycles, fields_.size(), arena_.size(), static_cast<uint32_t>(e.raw.size()),
+           e.kind, static_cast<uint8_t>(e.fields.size()), e.undescribed};
+  arena_.insert(arena_.end(), e.raw.begin(), e.raw.end());
+  for (const FieldValue& v : e.fields) {
+    FieldRef f;
+    f.type = v.type;
+    if (is_integer(v.type)) {
+      f.value = v.number;
+    } else {
+      if (v.bytes.size() > UINT32_MAX) throw std::invalid_argument("trace field over 4 GiB");
+      f.value = arena_.size();
+      f.length = static_cast<uint32_t>(v.bytes.size());
+      arena_.insert(arena_.end(), v.bytes.begin(), v.bytes.end());
+    }
+    fields_.push_back(f);
+  }
+  records_.push_back(r);
+}
+
+void EventList::erase(size_t first, size_t last) {
+  // The erased events' fields and bytes stay in the arrays, unreferenced.
+  records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(first),
+                 records_.begin() + static_cast<std::ptrdiff_t>(last));
+}
+
+void EventList::clear() {
+  records_.clear();
+  fields_.clear();
+  arena_.clear();
+}
+
+void EventList::adopt_arena(std::vector<uint8_t> bytes) {
+  if (!records_.empty()) throw std::logic_error("EventList::adopt_arena on a non-empty list");
+  arena_ = std::move(bytes);
+  fields_.clear();
+}
+
+void EventList::reserve(size_t events, size_t fields) {
+  records_.reserve(events);
+  fields_.reserve(fields);
+}
+
+std::vector<Event> EventList::to_events() const {
+  std::vector<Event> out;
+  out.reserve(size());
+  for (const EventView& e : *this) out.push_back(e.to_event());
+  return out;
+}
+
+bool operator==(const EventList& a, const EventList& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
+}
+
+bool operator==(const EventList& a, const std::vector<Event>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(a[i] == b[i])) return false;
+  }
+  return true;
+}
+
 uint64_t fnv1a64(std::span<const uint8_t> bytes, uint64_t seed) {
   uint64_t h = seed;
   for (uint8_t b : bytes) {
@@ -109,6 +307,14 @@ uint64_t fnv1a64(std::span<const uint8_t> bytes, uint64_t seed) {
     h *= 0x100000001b3ull;
   }
   return h;
+}
+
+bool matches(const EventView& event, const KindSpec& spec) {
+  if (event.kind != spec.kind || event.fields.size() != spec.fields.size()) return false;
+  for (size_t i = 0; i < spec.fields.size(); ++i) {
+    if (event.fields[i].type != spec.fields[i].type) return false;
+  }
+  return true;
 }
 
 bool matches(const Event& event, const KindSpec& spec) {

@@ -92,6 +92,108 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// The flat form a reader decodes into. An integer field holds its value in
+// `value`; a bytes or text field is `length` bytes at offset `value` of the
+// buffer its event views (the trace's arena, or the reader's input).
+struct FieldRef {
+  uint64_t value = 0;
+  uint32_t length = 0;
+  FieldType type = FieldType::kU8;
+};
+
+// A decoded event that owns nothing: its byte fields are spans into the
+// buffer `base` (valid while that buffer and `fields` are). Cheap to copy.
+struct EventView {
+  uint16_t kind = 0;
+  bool undescribed = false;  // see Event::undescribed; the payload is raw()
+  uint64_t time_cycles = 0;
+  const uint8_t* base = nullptr;
+  std::span<const FieldRef> fields;
+  uint64_t raw_offset = 0;
+  uint32_t raw_length = 0;
+
+  EventKind event_kind() const { return static_cast<EventKind>(kind); }
+  // Checked accessors: std::out_of_range, as Event's, for a missing field or
+  // one of the other sort.
+  uint64_t u(size_t field) const;
+  std::span<const uint8_t> data(size_t field) const;
+  std::string_view text(size_t field) const;
+  std::span<const uint8_t> raw() const { return {base + raw_offset, raw_length}; }
+  // Unchecked: for a caller that knows the field's type from the table.
+  uint64_t number(size_t field) const { return fields[field].value; }
+  std::span<const uint8_t> bytes(size_t field) const {
+    return {base + fields[field].value, fields[field].length};
+  }
+  Event to_event() const;  // an owning copy (writers, tests)
+};
+
+bool operator==(const EventView& a, const EventView& b);
+bool operator==(const EventView& a, const Event& b);
+
+// A sequence of events in three flat arrays: one record per event, the
+// events' fields back to back, and one byte arena their byte fields point
+// into. A trace read from bytes adopts those bytes as its arena, so reading
+// copies no field. Indexing yields EventViews valid until the list changes.
+class EventList {
+ public:
+  EventList() = default;
+  explicit EventList(const std::vector<Event>& events);
+
+  size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  EventView operator[](size_t i) const;
+
+  class const_iterator {
+   public:
+    using value_type = EventView;
+    using difference_type = std::ptrdiff_t;
+    const_iterator() = default;
+    const_iterator(const EventList* list, size_t i) : list_(list), i_(i) {}
+    EventView operator*() const { return (*list_)[i_]; }
+    const_iterator& operator++() { ++i_; return *this; }
+    const_iterator operator++(int) { const_iterator t = *this; ++i_; return t; }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const EventList* list_ = nullptr;
+    size_t i_ = 0;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size()}; }
+
+  // Appends a copy. A view into this list's own arena (including one the
+  // reader made over adopt_arena's bytes) is appended without copying bytes.
+  void push_back(const EventView& event);
+  void push_back(const Event& event);
+  // Removes events [first, last).
+  void erase(size_t first, size_t last);
+  void clear();
+  // Replaces the arena by `bytes` (the list must be empty); views into
+  // arena() can then be push_back'ed without a copy.
+  void adopt_arena(std::vector<uint8_t> bytes);
+  std::span<const uint8_t> arena() const { return arena_; }
+  void reserve(size_t events, size_t fields);
+
+  std::vector<Event> to_events() const;
+
+ private:
+  struct Record {
+    uint64_t time_cycles;
+    uint64_t first_field;
+    uint64_t raw_offset;
+    uint32_t raw_length;
+    uint16_t kind;
+    uint8_t field_count;
+    bool undescribed;
+  };
+  std::vector<uint8_t> arena_;
+  std::vector<Record> records_;
+  std::vector<FieldRef> fields_;
+};
+
+bool operator==(const EventList& a, const EventList& b);
+bool operator==(const EventList& a, const std::vector<Event>& b);
+
 // FNV-1a 64: the trace's one hash (dma_read data hashes, long byte fields in
 // the dump, the end record's record hash). Chainable through `seed`.
 inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
@@ -121,5 +223,6 @@ Event host_output(uint64_t t, uint8_t device, uint16_t channel, std::span<const 
 
 // True when `event`'s field types match `spec` one for one.
 bool matches(const Event& event, const KindSpec& spec);
+bool matches(const EventView& event, const KindSpec& spec);
 
 }  // namespace aerov::traces

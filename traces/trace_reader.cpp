@@ -178,8 +178,22 @@ bool TraceReader::read_table(uint64_t limit) {
       return fail(TraceErrorKind::kBadHeader, at,
                   "event kind " + std::to_string(spec.kind) + " contradicts v1 " + v1->name);
     }
-    kind_index_.emplace(spec.kind, header_.table.size());
     header_.table.push_back(std::move(spec));
+  }
+  uint16_t max_kind = 0;
+  for (const KindSpec& spec : header_.table) max_kind = std::max(max_kind, spec.kind);
+  plan_by_kind_.assign(header_.table.empty() ? 0 : size_t{max_kind} + 1, 0);
+  plans_.resize(header_.table.size());
+  for (size_t i = 0; i < header_.table.size(); ++i) {
+    Plan& plan = plans_[i];
+    plan.spec = &header_.table[i];
+    for (const FieldSpec& field : plan.spec->fields) {
+      const size_t n = integer_bytes(field.type);
+      plan.widths.push_back(static_cast<uint8_t>(n));
+      plan.all_integer = plan.all_integer && n != 0;
+      plan.fixed += static_cast<uint32_t>(n);
+    }
+    plan_by_kind_[plan.spec->kind] = static_cast<uint32_t>(i + 1);
   }
   return true;
 }
@@ -231,40 +245,59 @@ bool TraceReader::read_header() {
                     std::to_string(header_.version_minor) + " fields");
   }
   pos_ = limit;
+  hash_ = fnv1a64(bytes_.first(limit));
   return true;
 }
 
-bool TraceReader::decode_payload(const KindSpec& spec, uint64_t start, uint32_t length,
-                                 Event& out) {
+// Fails as need() would for field `field` of `plan`'s kind; the field's name
+// is only put together here, off the decoding path.
+bool TraceReader::short_payload(const Plan& plan, size_t field, size_t n, uint64_t end) {
+  const std::string what = plan.spec->name + "." + plan.spec->fields[field].name;
+  return need(n, end, TraceErrorKind::kShortPayload, what.c_str());
+}
+
+bool TraceReader::decode_payload(const Plan& plan, uint64_t start, uint32_t length) {
   const uint64_t end = start + length;
+  const uint8_t* base = bytes_.data();
+  const size_t count = plan.widths.size();
+  fields_.resize(count);
   pos_ = start;
-  for (const FieldSpec& field : spec.fields) {
-    FieldValue v;
-    v.type = field.type;
-    const std::string what = spec.name + "." + field.name;
-    if (is_integer(field.type)) {
-      const size_t n = integer_bytes(field.type);
-      if (!need(n, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
-      v.number = load_le(&bytes_[pos_], n);
+  if (plan.all_integer && length == plan.fixed) {
+    // The common case: every field is in bounds, nothing to check per field.
+    for (size_t i = 0; i < count; ++i) {
+      const size_t n = plan.widths[i];
+      fields_[i] = FieldRef{load_le(base + pos_, n), 0, plan.spec->fields[i].type};
+      pos_ += n;
+    }
+    return true;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const size_t n = plan.widths[i];
+    FieldRef& f = fields_[i];
+    f.type = plan.spec->fields[i].type;
+    if (n != 0) {
+      if (end - pos_ < n) return short_payload(plan, i, n, end);
+      f.value = load_le(base + pos_, n);
+      f.length = 0;
       pos_ += n;
     } else {
-      if (!need(4, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
-      const uint32_t len = static_cast<uint32_t>(load_le(&bytes_[pos_], 4));
+      if (end - pos_ < 4) return short_payload(plan, i, 4, end);
+      const uint32_t len = static_cast<uint32_t>(load_le(base + pos_, 4));
       pos_ += 4;
-      if (!need(len, end, TraceErrorKind::kShortPayload, what.c_str())) return false;
-      v.bytes.assign(&bytes_[pos_], &bytes_[pos_] + len);
+      if (end - pos_ < len) return short_payload(plan, i, len, end);
+      f.value = pos_;
+      f.length = len;
       pos_ += len;
     }
-    out.fields.push_back(std::move(v));
   }
   if (pos_ != end) {
     return fail(TraceErrorKind::kLongPayload, pos_,
-                std::to_string(end - pos_) + " bytes after the fields of " + spec.name);
+                std::to_string(end - pos_) + " bytes after the fields of " + plan.spec->name);
   }
   return true;
 }
 
-TraceReader::Step TraceReader::read_end(uint64_t record_start, uint32_t length) {
+TraceReader::Step TraceReader::read_end(uint32_t length) {
   const uint64_t payload = pos_;
   if (length != kEndPayloadBytes) {
     fail(TraceErrorKind::kBadEndRecord, payload - 4,
@@ -279,8 +312,9 @@ TraceReader::Step TraceReader::read_end(uint64_t record_start, uint32_t length) 
              std::to_string(events_));
     return Step::kError;
   }
-  const uint64_t actual = fnv1a64(bytes_.first(record_start));
-  if (hash != actual) {
+  // hash_ covers every byte before this record: the header and each record
+  // as it was read, while its bytes were in cache.
+  if (hash != hash_) {
     fail(TraceErrorKind::kHashMismatch, payload + 8,
          "end record hash does not match the bytes before it");
     return Step::kError;
@@ -296,7 +330,7 @@ TraceReader::Step TraceReader::read_end(uint64_t record_start, uint32_t length) 
   return Step::kEnd;
 }
 
-TraceReader::Step TraceReader::next(Event& out) {
+TraceReader::Step TraceReader::next(EventView& out) {
   if (!header_done_ && !read_header()) return Step::kError;
   if (error_) return Step::kError;
   if (ended_) return Step::kEnd;
@@ -337,53 +371,75 @@ TraceReader::Step TraceReader::next(Event& out) {
       fail(TraceErrorKind::kBadEndRecord, delta_at, "end record with a time delta");
       return Step::kError;
     }
-    return read_end(start, length);
+    return read_end(length);
   }
   if (delta > UINT64_MAX - time_) {
     fail(TraceErrorKind::kTimeOverflow, delta_at, "time passes 2^64 - 1 cycles");
     return Step::kError;
   }
-  out = Event{};
+  const uint64_t payload = pos_;
+  const uint32_t slot = kind < plan_by_kind_.size() ? plan_by_kind_[kind] : 0;
+  out = EventView{};
   out.kind = kind;
   out.time_cycles = time_ + delta;
-  const auto found = kind_index_.find(kind);
-  const KindSpec* spec = found == kind_index_.end() ? nullptr : &header_.table[found->second];
-  const uint64_t payload = pos_;
-  if (spec == nullptr) {
+  out.base = bytes_.data();
+  if (slot == 0) {
     out.undescribed = true;
-    out.raw.assign(&bytes_[payload], &bytes_[payload] + length);
+    out.raw_offset = payload;
+    out.raw_length = length;
     pos_ = payload + length;
-  } else if (!decode_payload(*spec, payload, length, out)) {
+  } else if (!decode_payload(plans_[slot - 1], payload, length)) {
     return Step::kError;
+  } else {
+    out.fields = fields_;
   }
+  hash_ = fnv1a64(bytes_.subspan(start, pos_ - start), hash_);
   time_ = out.time_cycles;
   ++events_;
   return Step::kEvent;
 }
 
-ReadResult read_trace(std::span<const uint8_t> bytes) {
+namespace {
+
+// Parses `bytes`, which become the events' arena: byte fields are not copied.
+ReadResult read_owned(std::vector<uint8_t> bytes) {
   ReadResult result;
-  TraceReader reader(bytes);
+  EventList& events = result.trace.events;
+  events.adopt_arena(std::move(bytes));
+  TraceReader reader(events.arena());
   if (!reader.read_header()) {
     result.error = reader.error();
     return result;
   }
-  result.trace = reader.header();
-  Event event;
+  result.trace.version_major = reader.header().version_major;
+  result.trace.version_minor = reader.header().version_minor;
+  result.trace.provenance = reader.header().provenance;
+  result.trace.table = reader.header().table;
+  // A guess from the size, so the arrays rarely regrow: a record takes at
+  // least 9 bytes, a typical one two or three times that.
+  const size_t guess = (events.arena().size() - reader.offset()) / 24;
+  events.reserve(guess, guess * 4);
+  EventView event;
   for (;;) {
     const TraceReader::Step step = reader.next(event);
     if (step == TraceReader::Step::kEvent) {
-      result.trace.events.push_back(std::move(event));
+      events.push_back(event);
       continue;
     }
     if (step == TraceReader::Step::kError) {
       result.error = reader.error();
-      result.trace.events.clear();
+      events.clear();
     } else {
       result.trace.record_hash = reader.header().record_hash;
     }
     return result;
   }
+}
+
+}  // namespace
+
+ReadResult read_trace(std::span<const uint8_t> bytes) {
+  return read_owned(std::vector<uint8_t>(bytes.begin(), bytes.end()));
 }
 
 ReadResult read_trace_file(const std::string& path) {
@@ -393,7 +449,7 @@ ReadResult read_trace_file(const std::string& path) {
     r.error = TraceError{TraceErrorKind::kIo, 0, "i/o error at byte 0: cannot open " + path};
     return r;
   }
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
                                    std::istreambuf_iterator<char>());
   if (f.bad()) {
     ReadResult r;
@@ -402,7 +458,7 @@ ReadResult read_trace_file(const std::string& path) {
                              path};
     return r;
   }
-  return read_trace(bytes);
+  return read_owned(std::move(bytes));
 }
 
 }  // namespace aerov::traces

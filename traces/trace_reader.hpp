@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,7 +47,7 @@ struct Trace {
   uint16_t version_minor = kVersionMinor;
   Provenance provenance;
   std::vector<KindSpec> table;  // the file's event table, in file order
-  std::vector<Event> events;
+  EventList events;
   uint64_t record_hash = 0;  // from the end record (verified)
 };
 
@@ -69,7 +68,10 @@ class TraceReader {
 
   enum class Step { kEvent, kEnd, kError };
   // Reads the next record. kEnd once the end record was read and verified.
-  Step next(Event& out);
+  // `out` views the reader's input and a field buffer the reader reuses: it
+  // is valid until the next call. Decoding allocates nothing once that
+  // buffer has grown to the widest kind.
+  Step next(EventView& out);
 
   const std::optional<TraceError>& error() const { return error_; }
   uint64_t offset() const { return pos_; }
@@ -83,15 +85,26 @@ class TraceReader {
   bool header_string(uint64_t limit, std::string* s, const char* what);
   bool read_devices(uint64_t limit);
   bool read_table(uint64_t limit);
-  bool decode_payload(const KindSpec& spec, uint64_t start, uint32_t length, Event& out);
-  Step read_end(uint64_t record_start, uint32_t length);
+  // How to decode one kind of the file's table, worked out once.
+  struct Plan {
+    const KindSpec* spec = nullptr;
+    std::vector<uint8_t> widths;  // per field: integer bytes, 0 for bytes/text
+    uint32_t fixed = 0;           // all-integer kinds: the payload's exact size
+    bool all_integer = true;
+  };
+  bool decode_payload(const Plan& plan, uint64_t start, uint32_t length);
+  bool short_payload(const Plan& plan, size_t field, size_t n, uint64_t end);
+  Step read_end(uint32_t length);
 
   std::span<const uint8_t> bytes_;
   uint64_t pos_ = 0;
   Trace header_;
-  std::map<uint16_t, size_t> kind_index_;  // kind -> header_.table index
+  std::vector<Plan> plans_;           // parallel to header_.table
+  std::vector<uint32_t> plan_by_kind_;  // kind -> plans_ index + 1; 0: undescribed
+  std::vector<FieldRef> fields_;      // the current event's fields
   std::optional<TraceError> error_;
   uint64_t time_ = 0;
+  uint64_t hash_ = kFnvOffset;  // FNV-1a 64 of the bytes read so far
   uint64_t events_ = 0;
   bool header_done_ = false;
   bool ended_ = false;

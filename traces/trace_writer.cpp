@@ -203,6 +203,7 @@ std::vector<uint8_t> write_trace(const Provenance& provenance, const std::vector
   return out;
 }
 
+
 void put_u8(std::vector<uint8_t>& out, uint8_t v) { out.push_back(v); }
 
 void put_u16(std::vector<uint8_t>& out, uint16_t v) {

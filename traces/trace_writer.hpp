@@ -31,6 +31,7 @@ class TraceWriter {
   // value does not fit its field, or time goes backwards; and
   // std::logic_error after finish().
   void write(const Event& event);
+  void write(const EventView& event) { write(event.to_event()); }
   // Writes the end record (event count, record hash) and flushes. Required:
   // a trace without it is rejected as truncated.
   void finish();

@@ -83,15 +83,14 @@ TEST_CASE("trace minimize keeps the divergence and is 1-minimal", "[sim][trace]"
     traces::Trace cut = m.trace;
     size_t end = i + 1;
     while (end + 1 < ev.size() && is_effect(ev[end].event_kind())) ++end;
-    cut.events.erase(cut.events.begin() + static_cast<ptrdiff_t>(i),
-                     cut.events.begin() + static_cast<ptrdiff_t>(end));
+    cut.events.erase(i, end);
     const auto r = aerov::sim::replay(cut);
     INFO("without event " << i);
     CHECK((r.ok || cause(r) != cause(original) || r.recorded != original.recorded));
   }
 
   // The result is a valid trace file.
-  const auto bytes = traces::write_trace(m.trace.provenance, m.trace.events, m.trace.table);
+  const auto bytes = traces::write_trace(m.trace.provenance, m.trace.events.to_events(), m.trace.table);
   const auto read = traces::read_trace(bytes);
   REQUIRE(read.ok());
   CHECK(read.trace.events == m.trace.events);

@@ -142,7 +142,8 @@ TEST_CASE("A record whose kind the table lacks is kept raw", "[trace]") {
   REQUIRE(r.ok());
   REQUIRE(r.trace.events.size() == 1);
   CHECK(r.trace.events[0].undescribed);
-  CHECK(r.trace.events[0].raw == std::vector<uint8_t>{0xaa, 0xbb, 0xcc});
+  const auto raw = r.trace.events[0].raw();
+  CHECK(std::vector<uint8_t>(raw.begin(), raw.end()) == std::vector<uint8_t>{0xaa, 0xbb, 0xcc});
   CHECK(event_lines(r.trace)[0] == "t=9 kind300 raw=aabbcc");
 }
 
