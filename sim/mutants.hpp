@@ -1,9 +1,11 @@
-// Deliberately broken variants of a device model or of a driver's OS glue,
-// to prove that the simulation's faults and oracles catch real bugs (each
-// mutant is only selectable through RunOptions::mutant / `aero-virtio sim
-// --mutant`, and tests run a bounded sweep expecting a failure). Each is
-// built by decoration, so neither the device models nor the freestanding
-// driver cores carry test hooks.
+// Deliberately broken variants of a device model, of a driver's OS glue or
+// of the net scenario's peer, to prove that the simulation's faults and
+// oracles catch real bugs (each mutant is only selectable through
+// RunOptions::mutant / `aero-virtio sim --mutant`, and tests run a bounded
+// sweep expecting a failure). Device mutants decorate the model; glue and
+// peer mutants switch the glue and peer the simulation itself plays. So
+// neither the device models nor the freestanding driver cores carry test
+// hooks.
 #pragma once
 
 #include <array>
@@ -124,7 +126,8 @@ class FifoAssumingDisk final : public model::backends::DiskBackend {
 // work to the OS. Correct unless a glue mutant is selected.
 class DriverGlue {
  public:
-  // Without faults one DPC sees at most 7 of either (seeds 1..200).
+  // Without faults a DPC sees a handful of either: no seed of 1..200 comes
+  // near 10. A late interrupt brings over a hundred frames.
   static constexpr uint32_t kRxBatch = 64;
   static constexpr uint32_t kCompletionBatch = 10;
 
