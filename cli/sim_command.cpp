@@ -127,7 +127,8 @@ std::function<int()> add_sim_command(CLI::App& app) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   cmd->add_flag("--no-faults", args->no_faults, "Draw the fault mix but never fire it");
   cmd->add_option("--mutant", args->mutant,
-                  "Run a deliberately broken device variant (tests of the oracles)")
+                  "Run a deliberately broken device, driver glue or net peer (tests of the "
+                  "oracles)")
       ->check(CLI::IsMember(sim::mutant_names()));
   cmd->add_option("--record", args->record, "Write the run's trace to this file")
       ->excludes("--seeds");

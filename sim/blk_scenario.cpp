@@ -61,7 +61,7 @@ class BlkScenario {
     m_.attach_device(stack_.device, contract::kBlk, o.mutant);
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
     pending_.assign(kSlots, nullptr);
-    m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_driver_reset = [this] { core_.reset(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.progress = [this] { return core_.counters().completed; };

@@ -50,7 +50,7 @@ class InputScenario {
     device_.on_events_pending = [this] {
       m_.serve_soon(InputDevice::kEventQueue, 10 + m_.timing.below(100));
     };
-    m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.progress = [this] { return core_.counters().events; };
   }

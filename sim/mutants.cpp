@@ -10,6 +10,11 @@ std::string_view to_string(Mutant m) {
     case Mutant::kAssumesFifoBackend: return "assumes-fifo-backend";
     case Mutant::kEmptyKickIsError: return "empty-kick-is-error";
     case Mutant::kKeepsRequestsAcrossReset: return "keeps-requests-across-reset";
+    case Mutant::kForeignIrqMeansRemoved: return "foreign-irq-means-removed";
+    case Mutant::kRxBatchOverflow: return "rx-batch-overflow";
+    case Mutant::kCompletionBatchOverflow: return "completion-batch-overflow";
+    case Mutant::kPeerRingLeaksOnDrop: return "peer-ring-leaks-on-drop";
+    case Mutant::kPeerRingIgnoresOwnership: return "peer-ring-ignores-ownership";
   }
   return "unknown";
 }
@@ -17,14 +22,20 @@ std::string_view to_string(Mutant m) {
 const std::vector<std::string>& mutant_names() {
   static const std::vector<std::string> names = {"none", "disk-hides-errors", "dead-after-reset",
                                                  "assumes-fifo-backend", "empty-kick-is-error",
-                                                 "keeps-requests-across-reset"};
+                                                 "keeps-requests-across-reset",
+                                                 "foreign-irq-means-removed", "rx-batch-overflow",
+                                                 "completion-batch-overflow",
+                                                 "peer-ring-leaks-on-drop",
+                                                 "peer-ring-ignores-ownership"};
   return names;
 }
 
 bool parse_mutant(std::string_view name, Mutant* out) {
   for (Mutant m : {Mutant::kNone, Mutant::kDiskHidesErrors, Mutant::kDeadAfterReset,
                    Mutant::kAssumesFifoBackend, Mutant::kEmptyKickIsError,
-                   Mutant::kKeepsRequestsAcrossReset}) {
+                   Mutant::kKeepsRequestsAcrossReset, Mutant::kForeignIrqMeansRemoved,
+                   Mutant::kRxBatchOverflow, Mutant::kCompletionBatchOverflow,
+                   Mutant::kPeerRingLeaksOnDrop, Mutant::kPeerRingIgnoresOwnership}) {
     if (to_string(m) == name) {
       *out = m;
       return true;

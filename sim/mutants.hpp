@@ -1,10 +1,14 @@
-// Deliberately broken device-model variants, to prove that the simulation's
-// faults and oracles catch real bugs (each mutant is only selectable
-// through RunOptions::mutant / `aero-virtio sim --mutant`, and tests run a
-// bounded sweep expecting a failure). Each is built by decoration, so the
-// device models themselves carry no test hooks.
+// Deliberately broken variants of a device model, of a driver's OS glue or
+// of the net scenario's peer, to prove that the simulation's faults and
+// oracles catch real bugs (each mutant is only selectable through
+// RunOptions::mutant / `aero-virtio sim --mutant`, and tests run a bounded
+// sweep expecting a failure). Device mutants decorate the model; glue and
+// peer mutants switch the glue and peer the simulation itself plays. So
+// neither the device models nor the freestanding driver cores carry test
+// hooks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +40,26 @@ enum class Mutant : uint8_t {
   // device (STAT-2): requests it had in flight live on and complete into
   // the rings the driver sets up afterwards.
   kKeepsRequestsAcrossReset,
+  // Fault kind spurious_irq (driver glue): the interrupt routine takes an
+  // interrupt its core disowns (ISR 0 on a shared line, a message covering
+  // nothing) for a surprise removal and stops serving the device.
+  kForeignIrqMeansRemoved,
+  // Fault kind irq_delay (driver glue, net): the DPC indicates received
+  // frames from a fixed array of kRxBatch and silently drops the rest,
+  // assuming one interrupt never finds more.
+  kRxBatchOverflow,
+  // Fault kind irq_coalesce (driver glue, net): the DPC returns sent frames
+  // to the OS from a fixed array of kCompletionBatch and forgets the rest.
+  kCompletionBatchOverflow,
+  // Fault kind peer_loss (net peer): the peer passes frames through a ring
+  // of PeerRing::kSlots buffers and waits for a buffer's frame to go out
+  // before reusing it, but its drop path never frees the buffer: the ring
+  // stops when it comes round to it.
+  kPeerRingLeaksOnDrop,
+  // Fault kind peer_reorder (net peer): the same ring without the wait; it
+  // reuses buffers round robin, assuming a frame goes out before the ring
+  // comes round (in order, or nearly so).
+  kPeerRingIgnoresOwnership,
 };
 
 std::string_view to_string(Mutant m);
@@ -94,6 +118,78 @@ class FifoAssumingDisk final : public model::backends::DiskBackend {
  private:
   DiskBackend& inner_;
   std::vector<uint64_t> order_;
+};
+
+// The driver's OS glue around a core, as SimMachine plays it: the
+// interrupt routine and its DPC (one per call of the core's interrupt or
+// message routine, or of the OS reset) and the callbacks handing completed
+// work to the OS. Correct unless a glue mutant is selected.
+class DriverGlue {
+ public:
+  // Without faults a DPC sees a handful of either: no seed of 1..200 comes
+  // near 10. A late interrupt brings over a hundred frames.
+  static constexpr uint32_t kRxBatch = 64;
+  static constexpr uint32_t kCompletionBatch = 10;
+
+  explicit DriverGlue(Mutant m) : mutant_(m) {}
+  // Whether the glue still calls into the core.
+  bool serving() const { return !removed_; }
+  // A DPC begins: the per-DPC arrays are empty again.
+  void begin_dpc() { rx_batch_ = completion_batch_ = 0; }
+  // The core's interrupt routine answered; returns what the glue tells the OS.
+  bool answered(bool ours) {
+    if (!ours && mutant_ == Mutant::kForeignIrqMeansRemoved) removed_ = true;
+    return ours;
+  }
+  // Whether one more received frame / sent frame goes back to the OS.
+  bool pass_rx_frame() {
+    return mutant_ != Mutant::kRxBatchOverflow || ++rx_batch_ <= kRxBatch;
+  }
+  bool pass_completion() {
+    return mutant_ != Mutant::kCompletionBatchOverflow || ++completion_batch_ <= kCompletionBatch;
+  }
+
+ private:
+  Mutant mutant_;
+  bool removed_ = false;
+  uint32_t rx_batch_ = 0;
+  uint32_t completion_batch_ = 0;
+};
+
+// The buffers the net scenario's peer keeps frames in until it echoes them.
+// Correct (no ring mutant): every frame has its own, and the peer does not
+// use this class. The ring mutants pass every frame through kSlots buffers
+// taken round robin.
+class PeerRing {
+ public:
+  static constexpr uint32_t kSlots = 64;
+
+  explicit PeerRing(Mutant m) : mutant_(m) {}
+  bool selected() const {
+    return mutant_ == Mutant::kPeerRingLeaksOnDrop || mutant_ == Mutant::kPeerRingIgnoresOwnership;
+  }
+  // Whether the next buffer may take a frame now.
+  bool can_take() const {
+    return mutant_ == Mutant::kPeerRingIgnoresOwnership || !busy_[next_ % kSlots];
+  }
+  uint32_t take(std::vector<uint8_t> frame) {
+    const uint32_t slot = next_++ % kSlots;
+    busy_[slot] = true;
+    bytes_[slot] = std::move(frame);
+    return slot;
+  }
+  // What the buffer holds now.
+  const std::vector<uint8_t>& bytes(uint32_t slot) const { return bytes_[slot]; }
+  void sent(uint32_t slot) { busy_[slot] = false; }
+  void dropped(uint32_t slot) {
+    if (mutant_ != Mutant::kPeerRingLeaksOnDrop) busy_[slot] = false;
+  }
+
+ private:
+  Mutant mutant_;
+  uint64_t next_ = 0;
+  std::array<bool, kSlots> busy_{};
+  std::array<std::vector<uint8_t>, kSlots> bytes_{};
 };
 
 // The device a run uses: `device` itself, or the mutant decorating it (kept

@@ -76,14 +76,15 @@ class NetScenario final : private model::backends::NetBackend {
                               Fault::kPeerReorder, Fault::kDriverReset}}),
         work_(m_.rng.stream("workload")),
         stack_(static_cast<model::backends::NetBackend*>(this)),
-        device_(stack_.device) {
+        device_(stack_.device),
+        ring_(o.mutant) {
     m_.attach_device(device_, contract::kNet, o.mutant);
     link_flaps_ = o.faults;  // a link flap loses frames: part of the fault phase
     device_.on_rx_pending = [this] {
       m_.serve_soon(NetDevice::kRxQueue, 10 + m_.timing.below(100));
     };
     for (auto& s : slots_) s.buffer = m_.alloc_buffer(kSlotBytes);
-    m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_driver_reset = [this] { core_.reset(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.progress = [this] { return core_.counters().rx_frames + core_.counters().tx_completed; };
@@ -153,6 +154,7 @@ class NetScenario final : private model::backends::NetBackend {
   void attach(model::backends::NetPort*) override {}
   void transmit(std::span<const uint8_t> frame) override {
     m_.host_output(channel::kSent, frame);
+    if (ring_.selected()) return ring_transmit(std::vector<uint8_t>(frame.begin(), frame.end()));
     if (m_.faults.fire(Fault::kPeerLoss)) {
       m_.note("peer loses frame", frame.size());
       return;
@@ -168,6 +170,41 @@ class NetScenario final : private model::backends::NetBackend {
       m_.host_input(channel::kFrame, echo, [&] {
         if (device_.deliver(echo)) ++peer_accepted_;
       });
+    });
+  }
+
+  // The peer of the ring mutants (sim/mutants.hpp): as transmit(), but the
+  // echo waits in a ring buffer, and goes out with what that buffer holds
+  // when its time comes. A frame the ring cannot take yet waits its turn.
+  void ring_transmit(std::vector<uint8_t> frame) {
+    if (!ring_.can_take()) {
+      ++peer_pending_;
+      ring_waiting_.push_back(std::move(frame));
+      return;
+    }
+    std::copy(frame.begin() + 6, frame.begin() + 12, frame.begin());
+    std::copy(kPeerMac.begin(), kPeerMac.end(), frame.begin() + 6);
+    const uint32_t slot = ring_.take(std::move(frame));
+    if (m_.faults.fire(Fault::kPeerLoss)) {
+      m_.note("peer loses frame", slot);
+      return ring_.dropped(slot);
+    }
+    Cycles delay = 100 + m_.timing.below(2000);
+    if (m_.faults.fire(Fault::kPeerReorder)) delay += m_.timing.below(20000);
+    ++peer_pending_;
+    m_.at(delay, "peer echoes frame", [this, slot] {
+      --peer_pending_;
+      const std::vector<uint8_t> echo = ring_.bytes(slot);
+      ring_.sent(slot);
+      m_.host_input(channel::kFrame, echo, [&] {
+        if (device_.deliver(echo)) ++peer_accepted_;
+      });
+      while (!ring_waiting_.empty() && ring_.can_take()) {
+        std::vector<uint8_t> next = std::move(ring_waiting_.front());
+        ring_waiting_.pop_front();
+        --peer_pending_;
+        ring_transmit(std::move(next));
+      }
     });
   }
 
@@ -244,8 +281,10 @@ class NetScenario final : private model::backends::NetBackend {
     ++next_seq_;
   }
 
+  // The glue's send completion: hands the frame back to the OS (the oracles).
   static void on_tx_done(void* context, void* cookie, w7::NetTxResult result) {
     auto* self = static_cast<NetScenario*>(context);
+    if (!self->m_.glue().pass_completion()) return;
     auto* slot = static_cast<Slot*>(cookie);
     self->m_.note("frame completes", slot->seq);
     if (!slot->busy || ++slot->completions != 1) {
@@ -258,8 +297,11 @@ class NetScenario final : private model::backends::NetBackend {
     --self->tx_in_flight_;
   }
 
+  // The glue's receive indication: hands the frame to the OS (the oracles).
   static void on_receive(void* context, const uint8_t* frame, uint32_t length) {
-    static_cast<NetScenario*>(context)->receive(frame, length);
+    auto* self = static_cast<NetScenario*>(context);
+    if (!self->m_.glue().pass_rx_frame()) return;
+    self->receive(frame, length);
   }
 
   void receive(const uint8_t* frame, uint32_t length) {
@@ -321,6 +363,8 @@ class NetScenario final : private model::backends::NetBackend {
   uint64_t tx_in_flight_ = 0;
   uint64_t peer_pending_ = 0;
   uint64_t peer_accepted_ = 0;
+  PeerRing ring_;  // used by the ring mutants only
+  std::deque<std::vector<uint8_t>> ring_waiting_;
   uint64_t received_ = 0;
   bool link_flaps_ = true;
 };

@@ -34,7 +34,7 @@ struct RunOptions {
   uint64_t steps = 2000;    // workload operations in the fault phase
   bool faults = true;       // false: the seed's fault mix is drawn but never fires
   std::string record;       // write the run's trace to this file (empty: none)
-  Mutant mutant{};          // a deliberately broken device variant (tests)
+  Mutant mutant{};          // a broken device, driver glue or peer (tests)
 };
 
 struct RunResult {

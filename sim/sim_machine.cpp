@@ -45,6 +45,7 @@ SimMachine::~SimMachine() = default;
 void SimMachine::attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
                                Mutant mutant) {
   gate_ = std::make_unique<Gate>(*this, with_mutant(mutant, device, mutant_));
+  glue_ = DriverGlue(mutant);
   serve_scheduled_.assign(device.num_queues(), false);
   if (msix_messages_ != 0) set_msix_vectors(4);
   attach(*gate_, spec);
@@ -95,7 +96,7 @@ void SimMachine::schedule_interrupt() {
   events.schedule_in(delay, [this] {
     irq_scheduled_ = false;
     note("driver interrupt", intx.level() ? 1 : 0);
-    if (on_interrupt) on_interrupt();
+    driver_interrupt();
     // Level-triggered: still asserted means another round.
     if (intx.level()) schedule_interrupt();
   });
@@ -112,8 +113,20 @@ void SimMachine::schedule_messages() {
   events.schedule_in(delay, [this] {
     msi_scheduled_ = false;
     note("driver message interrupt", msi_messages.size());
-    deliver_messages([this](uint16_t message) { return on_message ? on_message(message) : false; });
+    deliver_messages([this](uint16_t message) { return driver_message(message); });
   });
+}
+
+bool SimMachine::driver_interrupt() {
+  if (!on_interrupt || !glue_.serving()) return false;
+  glue_.begin_dpc();
+  return glue_.answered(on_interrupt());
+}
+
+bool SimMachine::driver_message(uint16_t message) {
+  if (!on_message || !glue_.serving()) return false;
+  glue_.begin_dpc();
+  return glue_.answered(on_message(message));
 }
 
 std::string SimMachine::interrupt_description() const {
@@ -129,11 +142,11 @@ void SimMachine::chaos(Cycles period) {
   if (faults.fire(Fault::kSpuriousIrq)) {
     if (msix_messages_ == 0) {
       note("spurious interrupt", 0);
-      if (on_interrupt) on_interrupt();
+      driver_interrupt();
     } else if (on_message) {
       const auto message = static_cast<uint16_t>(timing.below(msix_messages_ + 1));
       note("spurious message", message);
-      on_message(message);  // possibly a message number nobody was granted
+      driver_message(message);  // possibly a message number nobody was granted
     }
   }
   if (faults.fire(Fault::kSpuriousDoorbell) && !serve_scheduled_.empty()) {
@@ -148,7 +161,10 @@ void SimMachine::chaos(Cycles period) {
   }
   if (faults.fire(Fault::kDriverReset) && on_driver_reset) {
     note("driver reset", 0);
-    on_driver_reset();
+    if (glue_.serving()) {
+      glue_.begin_dpc();
+      on_driver_reset();
+    }
   }
   events.schedule_in(period, [this, period] { chaos(period); });
 }

@@ -90,7 +90,7 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   ~SimMachine();
 
   // Puts the device on the bus behind the doorbell gate (and, for the
-  // kDeadAfterReset mutant, behind a DeadAfterResetDevice).
+  // device mutants, behind the broken variant); selects the glue mutants.
   void attach_device(transport::VirtioDevice& device, const contract::DeviceSpec& spec,
                      Mutant mutant);
   // DEVICE_NEEDS_RESET injections so far: a correct device makes the core
@@ -103,8 +103,8 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // "intx", "msix1", "msix3" (goes into the result's description).
   std::string interrupt_description() const;
 
-  // The driver side, supplied by the scenario.
-  std::function<void()> on_interrupt;   // the core's ISR (+ DPC)
+  // The driver side, supplied by the scenario and called through glue().
+  std::function<bool()> on_interrupt;   // the core's ISR (+ DPC): true if ours
   std::function<bool(uint16_t)> on_message;  // the core's MSI-X routine
   std::function<void()> on_driver_reset;  // kDriverReset fired
   // The driver's progress so far (completions of any kind). DEVICE_NEEDS_RESET
@@ -134,6 +134,8 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   traces::Provenance provenance(const RunOptions& options, const std::string& device_type,
                                 const std::vector<std::pair<std::string, uint64_t>>& extra) const;
   drivers::windows7::OsServices& driver_os();
+  // The driver's OS glue; scenarios ask it before handing a completion on.
+  DriverGlue& glue() { return glue_; }
   // A host-side action on the device (recorded as host_input first).
   void host_input(uint16_t channel, std::span<const uint8_t> bytes, const std::function<void()>& act);
   // Something the device handed the host (recorded as host_output).
@@ -175,6 +177,8 @@ class SimMachine : public drivers::host::testing::CoreMachine {
  private:
   class Gate;
   void interrupt_line(bool level);
+  bool driver_interrupt();
+  bool driver_message(uint16_t message);
   void schedule_interrupt();
   void schedule_messages();
   void chaos(Cycles period);
@@ -183,6 +187,7 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   std::unique_ptr<Gate> gate_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<Recorder> recorder_;
+  DriverGlue glue_{Mutant::kNone};
   uint64_t resets_injected_ = 0;
   uint64_t progress_at_reset_ = ~uint64_t{0};
   std::string failure_;

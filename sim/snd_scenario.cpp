@@ -69,7 +69,7 @@ class SndScenario final : private model::backends::AudioSink {
     m_.attach_device(device_, contract::kSnd, o.mutant);
     device_.on_time_pending = [this] { m_.serve_soon(SndDevice::kTxQueue, 1 + m_.timing.below(20)); };
     buffer_gpa_ = m_.alloc_buffer(kBufferBytes);
-    m_.on_interrupt = [this] { core_.interrupt(); };
+    m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_message = [this](uint16_t message) { return core_.message_interrupt(message); };
     m_.progress = [this] { return core_.counters().periods_completed; };
   }

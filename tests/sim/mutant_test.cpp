@@ -1,5 +1,5 @@
-// The simulation's faults bite: a deliberately broken device variant
-// (sim/mutants.hpp) is caught by some seed of a bounded sweep, by the
+// The simulation's faults bite: a deliberately broken device, driver glue
+// or net peer (sim/mutants.hpp) is caught by some seed of a bounded sweep, by the
 // oracle that should catch it, and only because the matching fault fires
 // (with faults off the same seeds pass).
 #include <catch2/catch.hpp>
@@ -20,7 +20,10 @@ struct Sweep {
   bool found = false;
 };
 
-Sweep sweep(const std::string& scenario, Mutant mutant, bool faults, uint64_t seeds) {
+// The first failing seed, skipping those whose fault mix includes `without`
+// (a fault kind that could also expose the mutant).
+Sweep sweep(const std::string& scenario, Mutant mutant, bool faults, uint64_t seeds,
+            const std::string& without = "") {
   Sweep s;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     RunOptions o;
@@ -30,7 +33,8 @@ Sweep sweep(const std::string& scenario, Mutant mutant, bool faults, uint64_t se
     o.faults = faults;
     o.mutant = mutant;
     const RunResult r = aerov::sim::run(o);
-    if (r.outcome != Outcome::kPass) {
+    if (r.outcome != Outcome::kPass &&
+        (without.empty() || r.faults.find(without) == std::string::npos)) {
       s.failing_seed = seed;
       s.result = r;
       s.found = true;
@@ -113,4 +117,68 @@ TEST_CASE("mutants: a device that keeps requests across a driver reset is caught
   CHECK(s.result.outcome == Outcome::kSafety);
   CHECK(s.result.faults.find("driver_reset") != std::string::npos);
   CHECK_FALSE(sweep("blk", Mutant::kKeepsRequestsAcrossReset, false, 20).found);
+}
+
+TEST_CASE("mutants: a glue that takes a disowned interrupt for a removal is caught "
+          "(spurious_irq)",
+          "[sim][DRV-2]") {
+  // A spurious interrupt reaches the core with nothing of its device
+  // pending (ISR 0, or a message covering nothing). So can a real one whose
+  // cause a reset cleared first: seeds with needs_reset do not count.
+  const Sweep s = sweep("input", Mutant::kForeignIrqMeansRemoved, true, 40, "needs_reset");
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kLiveness);
+  CHECK(s.result.faults.find("spurious_irq") != std::string::npos);
+  CHECK_FALSE(sweep("input", Mutant::kForeignIrqMeansRemoved, false, 20).found);
+}
+
+TEST_CASE("mutants: a glue that drops received frames beyond a fixed batch is caught "
+          "(irq_delay)",
+          "[sim][NET-7]") {
+  // Only a late interrupt finds more than DriverGlue::kRxBatch frames
+  // (coalescing delays it too, but not that much: those seeds do not count).
+  const Sweep s = sweep("net", Mutant::kRxBatchOverflow, true, 40, "irq_coalesce");
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kLiveness);
+  CHECK(s.result.faults.find("irq_delay") != std::string::npos);
+  CHECK(s.result.message.find("frames lost without a count") != std::string::npos);
+  CHECK_FALSE(sweep("net", Mutant::kRxBatchOverflow, false, 20).found);
+}
+
+TEST_CASE("mutants: a glue that forgets send completions beyond a fixed batch is caught "
+          "(irq_coalesce)",
+          "[sim][NET-6]") {
+  // A late interrupt exposes it as well: seeds with irq_delay do not count.
+  const Sweep s = sweep("net", Mutant::kCompletionBatchOverflow, true, 40, "irq_delay");
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kLiveness);
+  CHECK(s.result.faults.find("irq_coalesce") != std::string::npos);
+  CHECK(s.result.message.find("frames outstanding") != std::string::npos);
+  CHECK_FALSE(sweep("net", Mutant::kCompletionBatchOverflow, false, 20).found);
+}
+
+TEST_CASE("mutants: a peer whose ring leaks a buffer on its drop path is caught (peer_loss)",
+          "[sim][NET-7]") {
+  const Sweep s = sweep("net", Mutant::kPeerRingLeaksOnDrop, true, 40);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kLiveness);
+  CHECK(s.result.faults.find("peer_loss") != std::string::npos);
+  CHECK(s.result.message.find("at the peer") != std::string::npos);
+  CHECK_FALSE(sweep("net", Mutant::kPeerRingLeaksOnDrop, false, 20).found);
+}
+
+TEST_CASE("mutants: a peer that reuses ring buffers before their frame went out is caught "
+          "(peer_reorder)",
+          "[sim][NET-7]") {
+  // Without faults every echo goes out long before the ring comes round.
+  const Sweep s = sweep("net", Mutant::kPeerRingIgnoresOwnership, true, 40);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.faults.find("peer_reorder") != std::string::npos);
+  CHECK_FALSE(sweep("net", Mutant::kPeerRingIgnoresOwnership, false, 20).found);
 }
