@@ -44,28 +44,44 @@ Sweep sweep(const std::string& scenario, Mutant mutant, bool faults, uint64_t se
   return s;
 }
 
+// What a mutant test expects: with faults on, some seed of the first
+// `seeds` (ignoring those whose mix has `without`) fails as `outcome`, with
+// `fault` among the seed's faults and `message` (if given) in the failure;
+// with faults off the first 20 seeds pass.
+struct Caught {
+  std::string scenario;
+  Mutant mutant;
+  uint64_t seeds;
+  Outcome outcome;
+  std::string fault;
+  std::string message = "";
+  std::string without = "";
+};
+
+void expect_caught(const Caught& c) {
+  INFO(c.scenario << " --mutant " << aerov::sim::to_string(c.mutant));
+  const Sweep s = sweep(c.scenario, c.mutant, true, c.seeds, c.without);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == c.outcome);
+  CHECK(s.result.faults.find(c.fault) != std::string::npos);
+  CHECK(s.result.message.find(c.message) != std::string::npos);
+  CHECK_FALSE(sweep(c.scenario, c.mutant, false, 20).found);
+}
+
 }  // namespace
 
 TEST_CASE("mutants: a device that hides backend errors is caught (backend_io_error)",
           "[sim][BLK-5]") {
-  const Sweep s = sweep("blk", Mutant::kDiskHidesErrors, true, 40);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.faults.find("backend_io_error") != std::string::npos);
-  CHECK_FALSE(sweep("blk", Mutant::kDiskHidesErrors, false, 20).found);
+  expect_caught({.scenario = "blk", .mutant = Mutant::kDiskHidesErrors, .seeds = 40,
+                 .outcome = Outcome::kSafety, .fault = "backend_io_error"});
 }
 
 TEST_CASE("mutants: a device that is dead after a reset is caught (needs_reset)",
           "[sim][STAT-4]") {
   for (const std::string scenario : {"blk", "net"}) {
-    const Sweep s = sweep(scenario, Mutant::kDeadAfterReset, true, 40);
-    INFO(scenario);
-    REQUIRE(s.found);
-    INFO("seed " << s.failing_seed << ": " << s.result.message);
-    CHECK(s.result.outcome == Outcome::kLiveness);
-    CHECK(s.result.faults.find("needs_reset") != std::string::npos);
-    CHECK_FALSE(sweep(scenario, Mutant::kDeadAfterReset, false, 20).found);
+    expect_caught({.scenario = scenario, .mutant = Mutant::kDeadAfterReset, .seeds = 40,
+                   .outcome = Outcome::kLiveness, .fault = "needs_reset"});
   }
 }
 
@@ -100,23 +116,15 @@ TEST_CASE("mutants: a device that takes an empty doorbell for a broken ring is c
   // net: the driver only kicks after posting buffers, so only the injected
   // spurious doorbells reach the device with nothing new. (blk's folded
   // doorbells already produce empty kicks without faults.)
-  const Sweep s = sweep("net", Mutant::kEmptyKickIsError, true, 60);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.faults.find("spurious_doorbell") != std::string::npos);
-  CHECK(s.result.message.find("reset the device") != std::string::npos);
-  CHECK_FALSE(sweep("net", Mutant::kEmptyKickIsError, false, 20).found);
+  expect_caught({.scenario = "net", .mutant = Mutant::kEmptyKickIsError, .seeds = 60,
+                 .outcome = Outcome::kSafety, .fault = "spurious_doorbell",
+                 .message = "reset the device"});
 }
 
 TEST_CASE("mutants: a device that keeps requests across a driver reset is caught (driver_reset)",
           "[sim][STAT-2]") {
-  const Sweep s = sweep("blk", Mutant::kKeepsRequestsAcrossReset, true, 80);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.faults.find("driver_reset") != std::string::npos);
-  CHECK_FALSE(sweep("blk", Mutant::kKeepsRequestsAcrossReset, false, 20).found);
+  expect_caught({.scenario = "blk", .mutant = Mutant::kKeepsRequestsAcrossReset, .seeds = 80,
+                 .outcome = Outcome::kSafety, .fault = "driver_reset"});
 }
 
 TEST_CASE("mutants: a glue that takes a disowned interrupt for a removal is caught "
@@ -125,12 +133,8 @@ TEST_CASE("mutants: a glue that takes a disowned interrupt for a removal is caug
   // A spurious interrupt reaches the core with nothing of its device
   // pending (ISR 0, or a message covering nothing). So can a real one whose
   // cause a reset cleared first: seeds with needs_reset do not count.
-  const Sweep s = sweep("input", Mutant::kForeignIrqMeansRemoved, true, 40, "needs_reset");
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kLiveness);
-  CHECK(s.result.faults.find("spurious_irq") != std::string::npos);
-  CHECK_FALSE(sweep("input", Mutant::kForeignIrqMeansRemoved, false, 20).found);
+  expect_caught({.scenario = "input", .mutant = Mutant::kForeignIrqMeansRemoved, .seeds = 40,
+                 .outcome = Outcome::kLiveness, .fault = "spurious_irq", .without = "needs_reset"});
 }
 
 TEST_CASE("mutants: a glue that drops received frames beyond a fixed batch is caught "
@@ -138,47 +142,31 @@ TEST_CASE("mutants: a glue that drops received frames beyond a fixed batch is ca
           "[sim][NET-7]") {
   // Only a late interrupt finds more than DriverGlue::kRxBatch frames
   // (coalescing delays it too, but not that much: those seeds do not count).
-  const Sweep s = sweep("net", Mutant::kRxBatchOverflow, true, 40, "irq_coalesce");
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kLiveness);
-  CHECK(s.result.faults.find("irq_delay") != std::string::npos);
-  CHECK(s.result.message.find("frames lost without a count") != std::string::npos);
-  CHECK_FALSE(sweep("net", Mutant::kRxBatchOverflow, false, 20).found);
+  expect_caught({.scenario = "net", .mutant = Mutant::kRxBatchOverflow, .seeds = 40,
+                 .outcome = Outcome::kLiveness, .fault = "irq_delay",
+                 .message = "frames lost without a count", .without = "irq_coalesce"});
 }
 
 TEST_CASE("mutants: a glue that forgets send completions beyond a fixed batch is caught "
           "(irq_coalesce)",
           "[sim][NET-6]") {
   // A late interrupt exposes it as well: seeds with irq_delay do not count.
-  const Sweep s = sweep("net", Mutant::kCompletionBatchOverflow, true, 40, "irq_delay");
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kLiveness);
-  CHECK(s.result.faults.find("irq_coalesce") != std::string::npos);
-  CHECK(s.result.message.find("frames outstanding") != std::string::npos);
-  CHECK_FALSE(sweep("net", Mutant::kCompletionBatchOverflow, false, 20).found);
+  expect_caught({.scenario = "net", .mutant = Mutant::kCompletionBatchOverflow, .seeds = 40,
+                 .outcome = Outcome::kLiveness, .fault = "irq_coalesce",
+                 .message = "frames outstanding", .without = "irq_delay"});
 }
 
 TEST_CASE("mutants: a peer whose ring leaks a buffer on its drop path is caught (peer_loss)",
           "[sim][NET-7]") {
-  const Sweep s = sweep("net", Mutant::kPeerRingLeaksOnDrop, true, 40);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kLiveness);
-  CHECK(s.result.faults.find("peer_loss") != std::string::npos);
-  CHECK(s.result.message.find("at the peer") != std::string::npos);
-  CHECK_FALSE(sweep("net", Mutant::kPeerRingLeaksOnDrop, false, 20).found);
+  expect_caught({.scenario = "net", .mutant = Mutant::kPeerRingLeaksOnDrop, .seeds = 40,
+                 .outcome = Outcome::kLiveness, .fault = "peer_loss",
+                 .message = "at the peer"});
 }
 
 TEST_CASE("mutants: a peer that reuses ring buffers before their frame went out is caught "
           "(peer_reorder)",
           "[sim][NET-7]") {
   // Without faults every echo goes out long before the ring comes round.
-  const Sweep s = sweep("net", Mutant::kPeerRingIgnoresOwnership, true, 40);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.faults.find("peer_reorder") != std::string::npos);
-  CHECK_FALSE(sweep("net", Mutant::kPeerRingIgnoresOwnership, false, 20).found);
+  expect_caught({.scenario = "net", .mutant = Mutant::kPeerRingIgnoresOwnership, .seeds = 40,
+                 .outcome = Outcome::kSafety, .fault = "peer_reorder"});
 }
