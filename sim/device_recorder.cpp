@@ -1,6 +1,7 @@
 #include "sim/device_recorder.hpp"
 
 #include <cstring>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -67,7 +68,12 @@ void DeviceRecorder::start(transport::DeviceTransport& t) {
   cfg["ram_bytes"] = (ram_end + model::GuestMemory::kPageSize - 1) & ~(model::GuestMemory::kPageSize - 1);
   cfg["ranges"] = ranges;
   provenance_.config_json = cfg.dump();
-  writer_ = std::make_unique<traces::TraceWriter>(path_, provenance_);
+  try {
+    writer_ = std::make_unique<traces::TraceWriter>(path_, provenance_);
+  } catch (const std::exception& e) {
+    stopped_ = std::string("cannot write the trace: ") + e.what();
+    return;
+  }
   shadow_ = std::make_unique<MemoryShadow>(mirror_, shadow_ranges);
   mirror_.set_dirty_logging(true);
 }
@@ -172,6 +178,14 @@ void DeviceRecorder::activity(const std::vector<traces::Event>& trigger, Fn&& fn
   fn();
   in_activity_ = false;
   if (!stopped_.empty()) return;
+  try {
+    write_activity(trigger);
+  } catch (const std::exception& e) {  // the trace file could not be written
+    stop(std::string("cannot write the trace: ") + e.what());
+  }
+}
+
+void DeviceRecorder::write_activity(const std::vector<traces::Event>& trigger) {
   // What the device saw, where the replay's memory would show otherwise.
   std::vector<uint8_t> had;
   for (const Access& r : reads_) {
@@ -204,7 +218,11 @@ void DeviceRecorder::activity(const std::vector<traces::Event>& trigger, Fn&& fn
 void DeviceRecorder::stop(const std::string& why) {
   if (!stopped_.empty()) return;
   stopped_ = why;
-  if (writer_) writer_->write(make::note(time_, "recording stopped: " + why));
+  try {
+    if (writer_) writer_->write(make::note(time_, "recording stopped: " + why));
+  } catch (const std::exception&) {
+    // The note is a courtesy; `why` is still reported by finish().
+  }
   if (live_ != nullptr) live_->set_observer(nullptr);
   live_ = nullptr;
   active_ = false;
@@ -212,8 +230,12 @@ void DeviceRecorder::stop(const std::string& why) {
 
 std::string DeviceRecorder::finish() {
   if (writer_) {
-    writer_->write(make::state_hash(time_, shadow_->hash()));
-    writer_->finish();
+    try {
+      writer_->write(make::state_hash(time_, shadow_->hash()));
+      writer_->finish();
+    } catch (const std::exception& e) {
+      if (stopped_.empty()) stopped_ = std::string("cannot write the trace: ") + e.what();
+    }
   } else if (stopped_.empty()) {
     stopped_ = "the device was never activated";
   }

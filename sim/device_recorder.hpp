@@ -76,6 +76,7 @@ class DeviceRecorder final : public transport::ForwardingDevice, private model::
   std::string unrecordable(transport::DeviceTransport& t) const;
   template <typename Fn>
   void activity(const std::vector<traces::Event>& trigger, Fn&& fn);
+  void write_activity(const std::vector<traces::Event>& trigger);
   void stop(const std::string& why);
 
   struct Access {

@@ -111,7 +111,7 @@ MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
 
 void GuestMemory::note_read_range(uint64_t gpa, uint64_t len) const {
   (void)for_each_piece(gpa, len, [this, gpa](uint8_t* host, uint64_t done, uint64_t n) {
-    observer_->device_read(gpa + done, host, n);
+    if (observer_ != nullptr) observer_->device_read(gpa + done, host, n);  // it may detach itself
   });
 }
 
