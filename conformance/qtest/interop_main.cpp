@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,11 +54,6 @@ constexpr auto kWaitBound = std::chrono::seconds(10);
 // the IOAPIC's inputs are intercepted, so the level arrives as IRQ lines.
 constexpr uint8_t kIntxIrq = 11;
 
-void setup_intx(qt::QemuProcess& qemu, qt::QtestOsServices& os) {
-  os.route_intx(kIntxIrq);
-  qemu.qtest().irq_intercept_in("ioapic");
-}
-
 // Until `done` or kWaitBound (throws naming `what`): pull DMA memory (its
 // `read` also brings any IRQ lines QEMU sent meanwhile) and, while the
 // INTx line is high, run the core's interrupt service routine - no
@@ -83,6 +79,19 @@ void wait_for(qt::QemuProcess& qemu, qt::QtestOsServices& os, const std::functio
 
 void check(qt::QemuProcess& qemu, bool ok, const std::string& what) {
   if (!ok) qemu.qtest().fail("check failed: " + what);
+}
+
+// The function QEMU put at a modern `device_id`, checked to be revision 1,
+// with its BARs assigned and its INTx routed and intercepted.
+std::unique_ptr<qt::QtestOsServices> attach(qt::QemuProcess& qemu, uint16_t device_id) {
+  auto& q = qemu.qtest();
+  const qt::FoundFunction f = qt::QtestOsServices::find(q, device_id);
+  check(qemu, f.revision == 1, "revision 1 with disable-legacy=on");
+  auto os = std::make_unique<qt::QtestOsServices>(q, f.device, kDmaGpa, kDmaBytes);
+  os->assign_resources();
+  os->route_intx(kIntxIrq);
+  q.irq_intercept_in("ioapic");
+  return os;
 }
 
 std::string tmpdir() {
@@ -166,11 +175,8 @@ void run_blk(const std::string& qemu_bin) {
                         "virtio-blk-pci,drive=d0,disable-legacy=on,addr=4,queue-size=128"},
                        "virtio-blk-pci");
   auto& q = qemu.qtest();
-  const qt::FoundFunction f = qt::QtestOsServices::find(q, 0x1042);
-  check(qemu, f.revision == 1, "revision 1 with disable-legacy=on");
-  qt::QtestOsServices os(q, f.device, kDmaGpa, kDmaBytes);
-  os.assign_resources();
-  setup_intx(qemu, os);
+  const auto attached = attach(qemu, 0x1042);
+  qt::QtestOsServices& os = *attached;
 
   BlkDone done;
   w7::BlkCore core;
@@ -343,11 +349,8 @@ void run_net(const std::string& qemu_bin) {
        "-device", "virtio-net-pci,netdev=n0,disable-legacy=on,addr=4,mac=52:54:00:12:34:56"},
       "virtio-net-pci");
   auto& q = qemu.qtest();
-  const qt::FoundFunction f = qt::QtestOsServices::find(q, 0x1041);
-  check(qemu, f.revision == 1, "revision 1 with disable-legacy=on");
-  qt::QtestOsServices os(q, f.device, kDmaGpa, kDmaBytes);
-  os.assign_resources();
-  setup_intx(qemu, os);
+  const auto attached = attach(qemu, 0x1041);
+  qt::QtestOsServices& os = *attached;
 
   NetState state;
   w7::NetCore core;
@@ -460,11 +463,8 @@ void run_input(const std::string& qemu_bin) {
                        {"-device", "virtio-keyboard-pci,disable-legacy=on,addr=4,id=kbd0"},
                        "virtio-keyboard-pci");
   auto& q = qemu.qtest();
-  const qt::FoundFunction f = qt::QtestOsServices::find(q, 0x1052);
-  check(qemu, f.revision == 1, "revision 1 with disable-legacy=on");
-  qt::QtestOsServices os(q, f.device, kDmaGpa, kDmaBytes);
-  os.assign_resources();
-  setup_intx(qemu, os);
+  const auto attached = attach(qemu, 0x1052);
+  qt::QtestOsServices& os = *attached;
 
   InputState state;
   w7::InputCore core;
