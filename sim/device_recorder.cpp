@@ -204,7 +204,8 @@ void DeviceRecorder::write_activity(const std::vector<traces::Event>& trigger) {
   }
   for (const traces::Event& e : effects_) writer_->write(e);
   for (const Access& a : writes_) mirror_.write(a.gpa, a.bytes.data(), a.bytes.size());
-  shadow_->sync_pages(mirror_.take_dirty_pages(), [this](uint64_t gpa, std::span<const uint8_t> bytes) {
+  mirror_.take_dirty_spans(spans_);
+  shadow_->sync_spans(spans_, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_->write(make::dma_write(time_, 0, gpa, bytes));
   });
   if (interrupted_) {

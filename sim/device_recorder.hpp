@@ -89,6 +89,7 @@ class DeviceRecorder final : public transport::ForwardingDevice, private model::
   std::unique_ptr<traces::TraceWriter> writer_;
   model::GuestMemory mirror_;
   std::unique_ptr<MemoryShadow> shadow_;
+  std::vector<model::GuestMemory::Span> spans_;  // the dirty log, storage reused
   model::GuestMemory* live_ = nullptr;  // the guest memory being observed
   bool active_ = false;
   bool in_activity_ = false;

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <new>
 #include <stdexcept>
+#include <sys/mman.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -12,17 +14,6 @@
 #include "traces/trace_event.hpp"
 
 namespace aerov::sim {
-
-MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> ranges)
-    : memory_(memory), ranges_(std::move(ranges)) {
-  for (const auto& [gpa, end] : ranges_) {
-    const uint8_t* p = memory_.translate(gpa, end - gpa);
-    if (p == nullptr) throw std::runtime_error("memory shadow: range is not guest RAM");
-    const size_t blocks = (end - gpa + kBlock - 1) / kBlock;
-    copies_.push_back(Copy{gpa, std::vector<uint8_t>(p, p + (end - gpa)),
-                           std::vector<uint64_t>(blocks), std::vector<uint8_t>(blocks, 1)});
-  }
-}
 
 namespace {
 
@@ -77,6 +68,9 @@ uint64_t hash_of_block(const uint8_t* p, size_t n) {
   return block_hash(p, n);
 }
 
+// sync(): a run of changed bytes ends after this many equal ones.
+constexpr size_t kGap = 16;
+
 // The first index in [i, end) where a and b differ, or `end`.
 size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end) {
 #if defined(__SSE2__)
@@ -106,18 +100,18 @@ size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end
 
 }  // namespace
 
-void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const Change& change) {
-  const size_t at = block * kBlock;
-  const size_t end = at + std::min(kBlock, c.bytes.size() - at);
-  uint8_t* copy = c.bytes.data();
-  size_t i = first_difference(live, copy, at, end);
+void MemoryShadow::Unmap::operator()(uint8_t* p) const { munmap(p, size); }
+
+void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t end,
+                              const Change& change) {
+  uint8_t* copy = c.bytes.get();
+  size_t i = first_difference(live, copy, lo, end);
   if (i == end) return;
-  c.stale[block] = 1;
+  c.stale[lo / kBlock] = 1;
   while (i < end) {
     // The run: from i to just after the last differing byte before 16
-    // equal bytes in a row (or the block's end). Whole words that differ
+    // equal bytes in a row (or the range's end). Whole words that differ
     // in every byte, or in none, are stepped over at once.
-    constexpr size_t kGap = 16;
     size_t j = i;
     size_t same = 0;
     size_t k = i;
@@ -152,27 +146,80 @@ void MemoryShadow::sync_block(Copy& c, const uint8_t* live, size_t block, const 
 
 void MemoryShadow::sync(const Change& change) {
   for (Copy& c : copies_) {
-    const uint8_t* live = memory_.translate(c.base, c.bytes.size());
-    for (size_t b = 0; b < c.stale.size(); ++b) sync_block(c, live, b, change);
+    const uint8_t* live = memory_.translate(c.base, c.size);
+    for (size_t at = 0; at < c.size; at += kBlock) {
+      sync_range(c, live, at, std::min<size_t>(at + kBlock, c.size), change);
+    }
   }
 }
 
-void MemoryShadow::sync_pages(std::span<const uint64_t> pages, const Change& change) {
-  constexpr uint64_t kPage = model::GuestMemory::kPageSize;
+// Each span is cut at block edges; pieces of one block less than kGap
+// apart are joined (the equal bytes between them would join their runs in
+// sync() too), so the runs come out exactly as sync() makes them.
+void MemoryShadow::sync_spans(std::span<const Span> spans, const Change& change) {
   for (Copy& c : copies_) {
-    const uint64_t end = c.base + c.bytes.size();
-    const uint8_t* live = memory_.translate(c.base, c.bytes.size());
-    size_t next = 0;  // first block not yet looked at: keeps address order, no repeats
-    for (const uint64_t page : pages) {
-      const uint64_t lo = std::max(page * kPage, c.base);
-      const uint64_t hi = std::min(page * kPage + kPage, end);
-      if (lo >= hi) continue;
-      const size_t last = static_cast<size_t>((hi - 1 - c.base) / kBlock);
-      for (size_t b = std::max(next, static_cast<size_t>((lo - c.base) / kBlock)); b <= last; ++b) {
-        sync_block(c, live, b, change);
+    pieces_.clear();
+    for (const Span& s : spans) {
+      const uint64_t lo = std::max(s.gpa, c.base);
+      const uint64_t hi = std::min(s.gpa + std::min(s.len, ~uint64_t{0} - s.gpa), c.base + c.size);
+      for (uint64_t at = lo; at < hi;) {
+        const uint64_t edge = std::min(hi, c.base + ((at - c.base) / kBlock + 1) * kBlock);
+        pieces_.emplace_back(at - c.base, edge - c.base);
+        at = edge;
       }
-      next = std::max(next, last + 1);
     }
+    if (pieces_.empty()) continue;
+    std::sort(pieces_.begin(), pieces_.end());
+    const uint8_t* live = memory_.translate(c.base, c.size);
+    Range run = pieces_.front();
+    for (size_t p = 1; p < pieces_.size(); ++p) {
+      const Range& next = pieces_[p];
+      if (next.first / kBlock == run.first / kBlock && next.first < run.second + kGap) {
+        run.second = std::max(run.second, next.second);
+        continue;
+      }
+      sync_range(c, live, run.first, run.second, change);
+      run = next;
+    }
+    sync_range(c, live, run.first, run.second, change);
+  }
+}
+
+MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> ranges,
+                           std::span<const Span> written)
+    : memory_(memory), ranges_(std::move(ranges)) {
+  static const uint8_t zeros[kBlock] = {};
+  for (const auto& [gpa, end] : ranges_) {
+    if (end < gpa || memory_.translate(gpa, end - gpa) == nullptr) {
+      throw std::runtime_error("memory shadow: range is not guest RAM");
+    }
+    const uint64_t size = end - gpa;
+    const size_t blocks = (size + kBlock - 1) / kBlock;
+    // Not calloc: glibc may hand back a reused chunk and zero all of it.
+    const size_t mapped = std::max<uint64_t>(size, 1);
+    void* bytes = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bytes == MAP_FAILED) throw std::bad_alloc();
+    Copy c{gpa, size, {static_cast<uint8_t*>(bytes), Unmap{mapped}},
+           std::vector<uint64_t>(blocks, hash_of_block(zeros, kBlock)), std::vector<uint8_t>(blocks, 0)};
+    if (size % kBlock != 0) c.block_hash.back() = block_hash(zeros, size % kBlock);
+    copies_.push_back(std::move(c));
+  }
+  for (const Span& w : written) {
+    for (Copy& c : copies_) {
+      const uint64_t lo = std::max(w.gpa, c.base);
+      const uint64_t hi = std::min(w.gpa + w.len, c.base + c.size);
+      if (lo >= hi) continue;
+      std::memcpy(c.bytes.get() + (lo - c.base), memory_.translate(lo, hi - lo), hi - lo);
+      for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
+    }
+  }
+}
+
+MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> ranges)
+    : MemoryShadow(memory, std::move(ranges), {}) {
+  for (Copy& c : copies_) {
+    std::memcpy(c.bytes.get(), memory_.translate(c.base, c.size), c.size);
+    std::fill(c.stale.begin(), c.stale.end(), 1);
   }
 }
 
@@ -187,9 +234,9 @@ void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<con
   const uint64_t end = gpa + bytes.size();
   for (Copy& c : copies_) {
     const uint64_t lo = std::max(gpa, c.base);
-    const uint64_t hi = std::min(end, c.base + c.bytes.size());
+    const uint64_t hi = std::min(end, c.base + c.size);
     if (lo >= hi) continue;
-    std::memcpy(c.bytes.data() + (lo - c.base), bytes.data() + (lo - gpa), hi - lo);
+    std::memcpy(c.bytes.get() + (lo - c.base), bytes.data() + (lo - gpa), hi - lo);
     for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
   }
 }
@@ -200,8 +247,8 @@ uint64_t MemoryShadow::hash() {
     for (size_t b = 0; b < c.stale.size(); ++b) {
       if (c.stale[b] != 0) {
         const size_t at = b * kBlock;
-        const size_t n = std::min(kBlock, c.bytes.size() - at);
-        c.block_hash[b] = hash_of_block(c.bytes.data() + at, n);
+        const size_t n = std::min<size_t>(kBlock, c.size - at);
+        c.block_hash[b] = hash_of_block(c.bytes.get() + at, n);
         c.stale[b] = 0;
       }
       // fnv1a64 over the block hash's 8 little-endian bytes, inline.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -18,21 +19,27 @@ namespace aerov::sim {
 class MemoryShadow {
  public:
   using Range = std::pair<uint64_t, uint64_t>;  // [gpa, end)
+  using Span = model::GuestMemory::Span;
   using Change = std::function<void(uint64_t gpa, std::span<const uint8_t> bytes)>;
   static constexpr size_t kBlock = 4096;
 
   // Copies the ranges now. Throws std::runtime_error if one is not RAM.
   MemoryShadow(const model::GuestMemory& memory, std::vector<Range> ranges);
+  // For RAM that add_ram() made (zero) and that nothing wrote since except
+  // inside `written` (the dirty log since then): copies only those bytes,
+  // so a replay of a small run does not pay for the whole range.
+  MemoryShadow(const model::GuestMemory& memory, std::vector<Range> ranges,
+               std::span<const Span> written);
 
   // Calls `change` for every run of bytes that differ from the copy, in
   // address order, and takes them into the copy. A run never crosses a
   // block edge, and it ends after 16 equal bytes, so random data (where
   // bytes match by chance) still makes few, long runs.
   void sync(const Change& change);
-  // The same, looking only at the blocks that overlap `pages` (guest page
-  // numbers, sorted; GuestMemory::take_dirty_pages()). Equal to sync() when
-  // nothing outside those pages changed.
-  void sync_pages(std::span<const uint64_t> pages, const Change& change);
+  // The same, looking only at the bytes in `spans` (the memory's dirty
+  // log, any order, overlaps allowed). Equal to sync() when nothing outside
+  // those spans changed.
+  void sync_spans(std::span<const Span> spans, const Change& change);
   // Writes `bytes` to guest memory and to the copy (a replayed mem_write),
   // bypassing guest memory's dirty log where the range is in one region.
   void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes);
@@ -44,17 +51,24 @@ class MemoryShadow {
   const std::vector<Range>& ranges() const { return ranges_; }
 
  private:
+  struct Unmap {
+    size_t size;
+    void operator()(uint8_t* p) const;
+  };
   struct Copy {
     uint64_t base;
-    std::vector<uint8_t> bytes;
+    uint64_t size;
+    std::unique_ptr<uint8_t, Unmap> bytes;  // fresh mmap: untouched pages cost nothing
     std::vector<uint64_t> block_hash;
     std::vector<uint8_t> stale;  // block_hash needs recomputing
   };
-  void sync_block(Copy& c, const uint8_t* live, size_t block, const Change& change);
+  // Syncs [lo, hi) of one block of `c` (offsets from c.base).
+  void sync_range(Copy& c, const uint8_t* live, size_t lo, size_t hi, const Change& change);
 
   const model::GuestMemory& memory_;
   std::vector<Range> ranges_;
   std::vector<Copy> copies_;
+  std::vector<Range> pieces_;  // sync_spans' scratch: [lo, hi) offsets in one copy
 };
 
 }  // namespace aerov::sim

@@ -80,16 +80,12 @@ w7::OsServices& Recorder::os() { return *os_; }
 uint64_t Recorder::now() const { return m_.now(); }
 
 // The driver side writes guest RAM through GuestMemory (logged) or, for
-// the core, through host pointers into the DMA memory it was given: those
-// pages are compared every time.
+// the core, through host pointers into the DMA memory it was given: that
+// window is compared every time.
 void Recorder::driver_changes() {
-  std::vector<uint64_t> pages = m_.memory.take_dirty_pages();
-  constexpr uint64_t kPage = model::GuestMemory::kPageSize;
-  const uint64_t dma = m_.os->window_gpa();
-  for (uint64_t p = dma / kPage; p * kPage < dma + m_.os->window_used(); ++p) pages.push_back(p);
-  std::sort(pages.begin(), pages.end());
-  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
-  shadow_.sync_pages(pages, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
+  m_.memory.take_dirty_spans(spans_);
+  spans_.push_back({m_.os->window_gpa(), m_.os->window_used()});
+  shadow_.sync_spans(spans_, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_.write(make::mem_write(now(), gpa, bytes));
   });
 }
@@ -102,7 +98,8 @@ void Recorder::device_changes() {
   const auto dma_write = [this](uint64_t gpa, std::span<const uint8_t> bytes) {
     writer_.write(make::dma_write(now(), 0, gpa, bytes));
   };
-  shadow_.sync_pages(m_.memory.take_dirty_pages(), dma_write);
+  m_.memory.take_dirty_spans(spans_);
+  shadow_.sync_spans(spans_, dma_write);
   if (writer_.state_hash_due()) {
     shadow_.sync(dma_write);
     writer_.write(make::state_hash(now(), shadow_.hash()));

@@ -62,6 +62,7 @@ class Recorder {
   SimMachine& m_;
   traces::TraceWriter writer_;
   MemoryShadow shadow_;
+  std::vector<model::GuestMemory::Span> spans_;  // the dirty log, storage reused
   std::unique_ptr<Os> os_;
   int in_access_ = 0;
   std::vector<traces::Event> pending_;

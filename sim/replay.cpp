@@ -200,6 +200,8 @@ class Replayer {
   }
 
   bool build() {
+    // From the start: the shadow then copies only what set-up wrote.
+    machine_.memory.set_dirty_logging(true);
     const auto& p = trace_.provenance;
     nlohmann::json cfg = nlohmann::json::parse(p.config_json, nullptr, false);
     if (cfg.is_discarded() || !cfg.is_object() || !cfg.contains("ranges") ||
@@ -295,9 +297,9 @@ class Replayer {
     };
     machine_.intx.set_sink(
         [this](bool level) { generated_.push(Effect{EventKind::kIntx, 0, 0, level ? 1u : 0u}); });
-    machine_.memory.set_dirty_logging(true);
+    machine_.memory.take_dirty_spans(spans_);
     try {
-      shadow_.emplace(machine_.memory, ranges);
+      shadow_.emplace(machine_.memory, ranges, spans_);  // the machine's RAM starts zero
     } catch (const std::exception& e) {
       return fail(std::string("provenance config: ") + e.what());
     }
@@ -391,11 +393,11 @@ class Replayer {
     }
   }
 
-  // Only pages the device model wrote (the memory's dirty log) can differ
+  // Only bytes the device model wrote (the memory's dirty log) can differ
   // from the shadow: mem_write events go to both.
   void device_changes() {
-    const std::vector<uint64_t> pages = machine_.memory.take_dirty_pages();
-    shadow_->sync_pages(pages, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
+    machine_.memory.take_dirty_spans(spans_);
+    shadow_->sync_spans(spans_, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
       generated_.push(Effect{EventKind::kDmaWrite, 0, 0, gpa}, bytes);
     });
   }
@@ -443,6 +445,7 @@ class Replayer {
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;
+  std::vector<model::GuestMemory::Span> spans_;
   Effects generated_;
 };
 

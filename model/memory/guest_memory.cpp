@@ -124,19 +124,18 @@ MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
   return e;
 }
 
-void GuestMemory::log_pages(uint64_t gpa, uint64_t len) {
-  const uint64_t last = (len - 1 > ~uint64_t{0} - gpa) ? ~uint64_t{0} : gpa + (len - 1);
-  for (uint64_t page = gpa / kPageSize; page <= last / kPageSize; ++page) {
-    if (dirty_pages_.empty() || dirty_pages_.back() != page) dirty_pages_.push_back(page);
+void GuestMemory::log_span(uint64_t gpa, uint64_t len) {
+  len = std::min(len, ~uint64_t{0} - gpa);  // a range that would wrap ends at 2^64 - 1
+  if (!dirty_spans_.empty()) {
+    Span& last = dirty_spans_.back();
+    if (gpa <= last.gpa + last.len && last.gpa <= gpa + len) {  // touching or overlapping
+      const uint64_t end = std::max(last.gpa + last.len, gpa + len);
+      last.gpa = std::min(last.gpa, gpa);
+      last.len = end - last.gpa;
+      return;
+    }
   }
-}
-
-std::vector<uint64_t> GuestMemory::take_dirty_pages() {
-  std::vector<uint64_t> pages;
-  pages.swap(dirty_pages_);
-  std::sort(pages.begin(), pages.end());
-  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
-  return pages;
+  dirty_spans_.push_back(Span{gpa, len});
 }
 
 }  // namespace aerov::model

@@ -73,18 +73,26 @@ class GuestMemory {
   template <typename T>
   MemError write_obj(uint64_t gpa, const T& v) { return write(gpa, &v, sizeof(T)); }
 
-  // Dirty log, as a VMM keeps one for live migration: while enabled, every
-  // page written through write() or reported by note_write() is logged.
-  // Device models that write guest RAM through translate() pointers call
-  // note_write() once the bytes are in place. take_dirty_pages() returns the
-  // logged page numbers (gpa / kPageSize), sorted and unique, and clears
-  // the log.
+  // Dirty log, as a VMM keeps one for live migration, but by byte range:
+  // while enabled, every range written through write() or reported by
+  // note_write() is logged. Device models that write guest RAM through
+  // translate() pointers call note_write() once the bytes are in place.
+  // take_dirty_spans() hands the log over (in the order written, a range
+  // that touches or overlaps the one before merged into it) and clears it;
+  // `out`'s old storage is reused for the next log.
+  struct Span {
+    uint64_t gpa;
+    uint64_t len;
+  };
   void set_dirty_logging(bool on) { dirty_logging_ = on; }
   void note_write(uint64_t gpa, uint64_t len) {
-    if (dirty_logging_ && len != 0) log_pages(gpa, len);
+    if (dirty_logging_ && len != 0) log_span(gpa, len);
     if (observer_ != nullptr && len != 0) observer_->device_wrote(gpa, len);
   }
-  std::vector<uint64_t> take_dirty_pages();
+  void take_dirty_spans(std::vector<Span>& out) {
+    out.clear();
+    out.swap(dirty_spans_);
+  }
 
   // The observer (nullptr: none) sees every device access from now on.
   // Device code that reads guest RAM through translate() pointers reports
@@ -112,12 +120,12 @@ class GuestMemory {
   template <typename Fn>
   MemError for_each_piece(uint64_t gpa, uint64_t len, Fn&& fn) const;
 
-  void log_pages(uint64_t gpa, uint64_t len);
+  void log_span(uint64_t gpa, uint64_t len);
   void note_read_range(uint64_t gpa, uint64_t len) const;
 
   std::vector<Region> regions_;  // sorted by gpa, non-overlapping
   bool dirty_logging_ = false;
-  std::vector<uint64_t> dirty_pages_;
+  std::vector<Span> dirty_spans_;
   MemoryObserver* observer_ = nullptr;
 };
 

@@ -30,7 +30,9 @@ bool any_segment(const vq::DescChain& chain, bool writable) {
 }  // namespace
 
 InputDevice::InputDevice(const InputDeviceOptions& o)
-    : kind_(o.kind), abs_min_(o.abs_min), abs_max_(std::max(o.abs_min, o.abs_max)) {}
+    : kind_(o.kind), abs_min_(o.abs_min), abs_max_(std::max(o.abs_min, o.abs_max)) {
+  select(0, 0);
+}
 
 uint16_t InputDevice::device_type() const { return static_cast<uint16_t>(contract::kInput.virtio_type); }
 uint64_t InputDevice::device_features() const { return contract::kInput.features_offered; }
@@ -79,26 +81,34 @@ uint8_t InputDevice::payload(uint8_t out[input::kPayloadBytes]) const {
   }
 }
 
+void InputDevice::select(uint8_t select, uint8_t subsel) {
+  select_ = select;
+  subsel_ = subsel;
+  std::memset(config_, 0, sizeof config_);
+  config_[input::kConfigSelect] = select_;
+  config_[input::kConfigSubsel] = subsel_;
+  config_[input::kConfigSize] = payload(config_ + input::kConfigPayload);
+}
+
 uint64_t InputDevice::config_read(uint32_t offset, unsigned width) {
   if (offset >= input::kConfigBytes || width > 8) return 0;
-  uint8_t image[input::kConfigBytes + 8] = {};  // zero tail: reads past the end (BAR-3)
-  image[input::kConfigSelect] = select_;
-  image[input::kConfigSubsel] = subsel_;
-  image[input::kConfigSize] = payload(image + input::kConfigPayload);
   uint64_t v = 0;
-  for (unsigned i = 0; i < width; ++i) v |= uint64_t{image[offset + i]} << (8 * i);
+  for (unsigned i = 0; i < width; ++i) v |= uint64_t{config_[offset + i]} << (8 * i);
   return v;
 }
 
 void InputDevice::config_write(uint32_t offset, unsigned width, uint64_t value) {
   // Only select and subsel are driver-writable; a wide write covering them
   // sets each byte it covers.
+  uint8_t sel = select_;
+  uint8_t sub = subsel_;
   for (unsigned i = 0; i < width && i < 8; ++i) {
     const uint64_t at = uint64_t{offset} + i;
     const uint8_t byte = static_cast<uint8_t>(value >> (8 * i));
-    if (at == input::kConfigSelect) select_ = byte;
-    if (at == input::kConfigSubsel) subsel_ = byte;
+    if (at == input::kConfigSelect) sel = byte;
+    if (at == input::kConfigSubsel) sub = byte;
   }
+  if (sel != select_ || sub != subsel_) select(sel, sub);
 }
 
 void InputDevice::activate(transport::DeviceTransport& transport) { transport_ = &transport; }
@@ -110,8 +120,7 @@ void InputDevice::reset() {
   batches_.clear();
   front_delivered_ = 0;
   leds_ = 0;
-  select_ = 0;
-  subsel_ = 0;
+  select(0, 0);
 }
 
 // ---- injection --------------------------------------------------------------------

@@ -141,6 +141,9 @@ class InputDevice final : public transport::VirtioDevice {
  private:
   // The payload of the current selection; returns its size.
   uint8_t payload(uint8_t out[input::kPayloadBytes]) const;
+  // Rebuilds config_ for the current selection (a driver reads the
+  // selection byte by byte; building EV_BITS per read is wasted).
+  void select(uint8_t select, uint8_t subsel);
   bool serve_events(transport::DeviceTransport& t);
   bool serve_status(transport::DeviceTransport& t);
   void read_status(const virtqueue::DescChain& chain, transport::DeviceTransport& t);
@@ -151,6 +154,7 @@ class InputDevice final : public transport::VirtioDevice {
   int32_t abs_max_;
   uint8_t select_ = 0;
   uint8_t subsel_ = 0;
+  uint8_t config_[input::kConfigBytes + 8] = {};  // zero tail: reads past the end (BAR-3)
   uint32_t leds_ = 0;
   transport::DeviceTransport* transport_ = nullptr;
   int notify_depth_ = 0;
