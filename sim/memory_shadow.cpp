@@ -116,6 +116,24 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
     size_t same = 0;
     size_t k = i;
     while (k < end && same < kGap) {
+#if defined(__SSE2__)
+      if (k + 16 <= end) {  // 16 bytes all changed or all equal at once
+        const unsigned eq = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(live + k)),
+                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(copy + k)))));
+        if (eq == 0) {
+          same = 0;
+          k += 16;
+          j = k;
+          continue;
+        }
+        if (eq == 0xffff) {
+          same += 16;
+          k += 16;
+          continue;
+        }
+      }
+#endif
       if (k + 8 <= end) {
         const uint64_t x = load64(live + k) ^ load64(copy + k);
         if (x == 0) {
