@@ -94,7 +94,9 @@ case "$test" in
     serve_args+=(--device blk --image "$run_dir/disk.img")
     qemu_dev=(-chardev "socket,id=vu0,path=$sock" -device "vhost-user-blk-pci,chardev=vu0,num-queues=1,addr=0x4"
               -drive "file=$run_dir/disk.img,format=raw,if=none,id=qd0,file.locking=off"
-              -device "virtio-blk-pci,drive=qd0,num-queues=1,addr=0x5")
+              -device "virtio-blk-pci,drive=qd0,num-queues=1,addr=0x5"
+              -drive "file=$run_dir/disk.img,format=raw,if=none,id=qd1,file.locking=off"
+              -device "virtio-blk-pci,drive=qd1,num-queues=1,queue-size=128,addr=0x6")
     ;;
   net)
     serve_args+=(--device net --peer-ip 10.0.2.2 --pcap "$run_dir/net.pcap" --net-header-bytes 12
