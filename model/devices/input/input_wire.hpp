@@ -186,6 +186,23 @@ inline constexpr uint16_t kKeyboardKeys[] = {
     kKeyPageUp, kKeyLeft, kKeyRight, kKeyEnd, kKeyDown, kKeyPageDown, kKeyInsert, kKeyDelete,
     kKeyLeftMeta, kKeyRightMeta};
 inline constexpr size_t kKeyboardKeyCount = sizeof(kKeyboardKeys) / sizeof(kKeyboardKeys[0]);
+// The same keys as a bitmap over codes 0..1023, for O(1) lookups (the
+// device builds its EV_BITS payload code by code).
+struct KeyBitmap {
+  uint64_t words[16];
+  constexpr bool has(uint16_t code) const { return code < 1024 && (words[code / 64] >> (code % 64) & 1) != 0; }
+};
+static_assert([] {
+  for (uint16_t c : kKeyboardKeys) {
+    if (c >= 1024) return false;
+  }
+  return true;
+}(), "EV_BITS covers codes 0..1023");
+inline constexpr KeyBitmap kKeyboardKeyBits = [] {
+  KeyBitmap b{};
+  for (uint16_t c : kKeyboardKeys) b.words[c / 64] |= uint64_t{1} << (c % 64);
+  return b;
+}();
 
 // INP-6: the five mouse buttons, in HID button order 1..5.
 inline constexpr uint16_t kMouseButtons[] = {kBtnLeft, kBtnRight, kBtnMiddle, kBtnSide, kBtnExtra};
@@ -228,10 +245,7 @@ inline constexpr bool advertises_code(InputKind kind, uint16_t type, uint16_t co
         }
         return false;
       }
-      for (uint16_t c : kKeyboardKeys) {
-        if (c == code) return true;
-      }
-      return false;
+      return kKeyboardKeyBits.has(code);
     default: return false;
   }
 }
