@@ -1,6 +1,7 @@
 #include "model/devices/input/input_device.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "aerov/contract/windows_device_contract.hpp"
@@ -27,6 +28,32 @@ bool any_segment(const vq::DescChain& chain, bool writable) {
                      [writable](const vq::ChainSegment& s) { return s.writable == writable; });
 }
 
+// EV_BITS payloads depend only on the function and the type: built once
+// per process (the driver asks for them at every initialization).
+struct EvBits {
+  uint8_t bitmap[input::kPayloadBytes];
+  uint8_t size;
+};
+constexpr uint16_t kEvTypes = input::kEvMax + 1;
+
+const EvBits& ev_bits(InputKind kind, uint16_t type) {
+  static const auto table = [] {
+    std::array<std::array<EvBits, kEvTypes>, input::kFunctionCount> t{};
+    for (uint8_t f = 0; f < input::kFunctionCount; ++f) {
+      for (uint16_t type = 0; type < kEvTypes; ++type) {
+        EvBits& e = t[f][type];
+        for (uint32_t code = 0; code < input::kPayloadBytes * 8; ++code) {
+          if (input::advertises_code(static_cast<InputKind>(f), type, static_cast<uint16_t>(code))) {
+            set_bit(e.bitmap, static_cast<uint16_t>(code), &e.size);
+          }
+        }
+      }
+    }
+    return t;
+  }();
+  return table[static_cast<uint8_t>(kind)][type];
+}
+
 }  // namespace
 
 InputDevice::InputDevice(const InputDeviceOptions& o)
@@ -45,7 +72,6 @@ uint16_t InputDevice::queue_size(uint16_t q) const {
 uint8_t InputDevice::payload(uint8_t out[input::kPayloadBytes]) const {
   std::memset(out, 0, input::kPayloadBytes);
   const uint8_t f = static_cast<uint8_t>(kind_);
-  uint8_t size = 0;
   switch (select_) {
     case input::kSelectIdName: {
       if (subsel_ != 0) return 0;
@@ -61,14 +87,10 @@ uint8_t InputDevice::payload(uint8_t out[input::kPayloadBytes]) const {
       put_le(out + 6, input::kDevidsVersion, 2);
       return input::kDevidsBytes;
     case input::kSelectEvBits:
-      if (!input::advertises_type(kind_, subsel_)) return 0;
       // Every code below the bitmap's 1024 bits that the function advertises.
-      for (uint32_t code = 0; code < input::kPayloadBytes * 8; ++code) {
-        if (input::advertises_code(kind_, subsel_, static_cast<uint16_t>(code))) {
-          set_bit(out, static_cast<uint16_t>(code), &size);
-        }
-      }
-      return size;
+      if (subsel_ >= kEvTypes || !input::advertises_type(kind_, subsel_)) return 0;
+      std::memcpy(out, ev_bits(kind_, subsel_).bitmap, input::kPayloadBytes);
+      return ev_bits(kind_, subsel_).size;
     case input::kSelectAbsInfo:
       if (kind_ != InputKind::kTablet || (subsel_ != input::kAbsX && subsel_ != input::kAbsY)) {
         return 0;
