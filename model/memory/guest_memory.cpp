@@ -126,12 +126,15 @@ MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
 
 void GuestMemory::log_span(uint64_t gpa, uint64_t len) {
   len = std::min(len, ~uint64_t{0} - gpa);  // a range that would wrap ends at 2^64 - 1
-  if (!dirty_spans_.empty()) {
-    Span& last = dirty_spans_.back();
-    if (gpa <= last.gpa + last.len && last.gpa <= gpa + len) {  // touching or overlapping
-      const uint64_t end = std::max(last.gpa + last.len, gpa + len);
-      last.gpa = std::min(last.gpa, gpa);
-      last.len = end - last.gpa;
+  // A device interleaves a few streams (buffers, used ring, used.idx): the
+  // last few ranges are tried, so each stream stays one range.
+  const size_t look = std::min<size_t>(dirty_spans_.size(), 4);
+  for (size_t i = dirty_spans_.size(); i-- > dirty_spans_.size() - look;) {
+    Span& s = dirty_spans_[i];
+    if (gpa <= s.gpa + s.len && s.gpa <= gpa + len) {  // touching or overlapping
+      const uint64_t end = std::max(s.gpa + s.len, gpa + len);
+      s.gpa = std::min(s.gpa, gpa);
+      s.len = end - s.gpa;
       return;
     }
   }

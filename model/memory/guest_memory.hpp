@@ -77,9 +77,10 @@ class GuestMemory {
   // while enabled, every range written through write() or reported by
   // note_write() is logged. Device models that write guest RAM through
   // translate() pointers call note_write() once the bytes are in place.
-  // take_dirty_spans() hands the log over (in the order written, a range
-  // that touches or overlaps the one before merged into it) and clears it;
-  // `out`'s old storage is reused for the next log.
+  // take_dirty_spans() hands the log over (ranges in the order written; a
+  // range that touches or overlaps one of the last few is merged into it,
+  // so the spans may overlap and are not sorted) and clears it; `out`'s old
+  // storage is reused for the next log.
   struct Span {
     uint64_t gpa;
     uint64_t len;
