@@ -60,7 +60,7 @@ void SimMachine::note(std::string_view what, uint64_t value) {
   trace_.add(value);
 }
 
-void SimMachine::at(Cycles delay, std::string label, std::function<void()> fn) {
+void SimMachine::at(Cycles delay, const char* label, std::function<void()> fn) {
   events.schedule_in(delay, [this, label, fn = std::move(fn)] {
     note(label, 0);
     fn();
