@@ -114,10 +114,8 @@ class BlkScenario {
     if (core_.counters().resets > m_.resets_injected()) {
       return finish(Outcome::kSafety, unexpected_resets(core_.counters().resets, m_.resets_injected()));
     }
-    std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(stack_.ram, 0, disk) != DiskStatus::kOk) {
-      throw SafetyFailure("reading the RAM disk back failed");
-    }
+    const std::vector<uint8_t>& disk = read_disk();
+    if (disk.empty()) throw SafetyFailure("reading the RAM disk back failed");
     for (uint64_t s = 0; s < kSectors; ++s) {
       if (known_[s] && !std::equal(disk.begin() + s * 512, disk.begin() + (s + 1) * 512,
                                    shadow_.begin() + s * 512)) {
@@ -199,7 +197,8 @@ class BlkScenario {
     // inside the slot's area (DMA-1: no alignment).
     const uint32_t bytes = count * 512;
     const auto pieces = static_cast<uint32_t>(1 + work_.below(std::min<uint32_t>(8, bytes)));
-    std::vector<uint32_t> cuts{0, bytes};
+    std::vector<uint32_t>& cuts = cuts_;  // scratch, reused per request
+    cuts.assign({0, bytes});
     for (uint32_t i = 1; i < pieces; ++i) cuts.push_back(static_cast<uint32_t>(1 + work_.below(bytes - 1)));
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
@@ -283,7 +282,8 @@ class BlkScenario {
         std::copy(slot.data.begin(), slot.data.end(), shadow_.begin() + r.sector * 512);
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
-      std::vector<uint8_t> got(r.sector_count * 512);
+      // The slot's buffer held the poison written before the read.
+      std::vector<uint8_t>& got = slot.data;
       uint32_t off = 0;
       for (const auto& e : slot.sg) {
         m_.memory.read(e.addr, got.data() + off, e.len);
@@ -305,12 +305,21 @@ class BlkScenario {
     --in_flight_;
   }
 
+  // The RAM disk's content, read once (empty if it cannot be read): the run
+  // is over when run() compares it and finish() hashes it.
+  const std::vector<uint8_t>& read_disk() {
+    if (!disk_read_) {
+      disk_read_ = true;
+      disk_.resize(kSectors * 512);
+      if (model::backends::read_sync(stack_.ram, 0, disk_) != DiskStatus::kOk) disk_.clear();
+    }
+    return disk_;
+  }
+
   RunResult finish(Outcome o, const std::string& message) {
     Hash state;
-    std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(stack_.ram, 0, disk) == DiskStatus::kOk) {
-      state.add_bytes(disk.data(), disk.size());
-    }
+    const std::vector<uint8_t>& disk = read_disk();
+    if (!disk.empty()) state.add_bytes(disk.data(), disk.size());
     const auto& c = core_.counters();
     for (uint64_t v : {c.submitted, c.completed, c.parts_issued, c.kicks, c.interrupts, c.spurious,
                        c.resets, c.os_resets, c.reissued, c.io_errors}) {
@@ -333,6 +342,9 @@ class BlkScenario {
   uint64_t completed_ = 0;
   uint64_t in_flight_ = 0;
   uint64_t serial_ = 0;
+  std::vector<uint32_t> cuts_;  // scratch of submit_one()
+  std::vector<uint8_t> disk_;  // see read_disk()
+  bool disk_read_ = false;
   bool final_flush_ok_ = false;
   bool spike_ = false;
 };
