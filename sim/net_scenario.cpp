@@ -43,19 +43,41 @@ constexpr std::array<uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
 // Frame `seq`'s payload from kPatternOffset on: 8 bytes per mix of (seq,
 // word), little-endian, cut at `length`.
+static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
+
+uint64_t pattern_word(uint64_t seq, uint64_t w) {
+  uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 29;
+  return x * 0x94D049BB133111EBull;
+}
+
 void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
-  static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
   uint32_t i = kPatternOffset;
-  for (uint64_t w = 0; i < length; i += 8, ++w) {
-    uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 29;
-    x *= 0x94D049BB133111EBull;
-    if (length - i >= 8) {
-      std::memcpy(frame + i, &x, 8);
-    } else {
-      std::memcpy(frame + i, &x, length - i);
-    }
+  uint64_t w = 0;
+  for (; length - i >= 8; i += 8, ++w) {  // length >= kPatternOffset
+    const uint64_t x = pattern_word(seq, w);
+    std::memcpy(frame + i, &x, 8);
   }
+  const uint64_t x = pattern_word(seq, w);
+  std::memcpy(frame + i, &x, length - i);
+}
+
+// The first byte from kPatternOffset on where `frame` differs from frame
+// `seq`'s pattern; `length` if none does.
+uint32_t pattern_mismatch(uint64_t seq, const uint8_t* frame, uint32_t length) {
+  uint32_t i = kPatternOffset;
+  uint64_t w = 0;
+  for (; length - i >= 8; i += 8, ++w) {
+    uint64_t got;
+    std::memcpy(&got, frame + i, 8);
+    const uint64_t diff = got ^ pattern_word(seq, w);
+    if (diff != 0) return i + static_cast<uint32_t>(std::countr_zero(diff)) / 8;
+  }
+  const uint64_t x = pattern_word(seq, w);
+  for (uint32_t b = 0; i < length; ++i, ++b) {
+    if (frame[i] != static_cast<uint8_t>(x >> (8 * b))) return i;
+  }
+  return length;
 }
 
 struct Slot {
@@ -316,14 +338,9 @@ class NetScenario final : private model::backends::NetBackend {
       return m_.safety("received frame " + std::to_string(seq) + " of length " +
                           std::to_string(length) + " was never sent so");
     }
-    expected_.resize(length);
-    fill_pattern(seq, expected_.data(), length);
-    if (std::memcmp(frame + kPatternOffset, expected_.data() + kPatternOffset,
-                    length - kPatternOffset) != 0) {
-      uint32_t i = kPatternOffset;
-      while (frame[i] == expected_[i]) ++i;
+    if (const uint32_t bad = pattern_mismatch(seq, frame, length); bad != length) {
       return m_.safety("received frame " + std::to_string(seq) + " corrupted at byte " +
-                          std::to_string(i));
+                          std::to_string(bad));
     }
     if (seen_.size() <= seq) seen_.resize(seq + 1, false);
     if (seen_[seq] && core_.counters().reissued == 0) {
@@ -355,7 +372,6 @@ class NetScenario final : private model::backends::NetBackend {
   std::array<Slot, kSlots> slots_{};
   std::vector<uint32_t> lengths_;  // by sequence number
   std::vector<bool> seen_;
-  std::vector<uint8_t> expected_;  // scratch: the payload a received frame must carry
   std::vector<uint8_t> frame_;     // the frame of sequence number frame_seq_
   uint64_t frame_seq_ = ~uint64_t{0};
   uint64_t next_seq_ = 0;
