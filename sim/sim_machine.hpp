@@ -129,8 +129,15 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // driver's stall would. Part of the recorded configuration.
   void serve_at_doorbell(uint16_t q) { immediate_queues_ |= uint32_t{1} << q; }
   // Schedules a labelled event; the label and time go into trace_hash().
-  // `label` is a string literal (kept by pointer).
-  void at(Cycles delay, const char* label, std::function<void()> fn);
+  // `label` is a string literal (kept by pointer). `fn` is held in the
+  // event's own callback, not wrapped in a second std::function.
+  template <class Fn>
+  void at(Cycles delay, const char* label, Fn fn) {
+    events.schedule_in(delay, [this, label, fn = std::move(fn)]() mutable {
+      note(label, 0);
+      fn();
+    });
+  }
 
   // Records the run from now on (see recorder.hpp); the driver core must
   // then use driver_os().
