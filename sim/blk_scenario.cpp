@@ -212,10 +212,14 @@ class BlkScenario {
     }
     slot->data.resize(bytes);
     if (slot->req.op == w7::BlkOp::kWrite) {
+      // A local copy of the stream: the stores into data may alias it
+      // (uint8_t), which made every draw reload and store its state.
+      model::sim::Rng rng = work_;
       for (size_t i = 0; i < slot->data.size(); i += 8) {
-        const uint64_t v = work_.next();  // bytes is a multiple of 512
+        const uint64_t v = rng.next();  // bytes is a multiple of 512
         std::memcpy(slot->data.data() + i, &v, 8);
       }
+      work_ = rng;
     } else {
       std::fill(slot->data.begin(), slot->data.end(), 0xA5);  // poison: a read must overwrite it
     }
