@@ -212,14 +212,18 @@ class BlkScenario {
     }
     slot->data.resize(bytes);
     if (slot->req.op == w7::BlkOp::kWrite) {
-      // A local copy of the stream: the stores into data may alias it
-      // (uint8_t), which made every draw reload and store its state.
-      model::sim::Rng rng = work_;
-      for (size_t i = 0; i < slot->data.size(); i += 8) {
-        const uint64_t v = rng.next();  // bytes is a multiple of 512
-        std::memcpy(slot->data.data() + i, &v, 8);
+      // One draw per write; its words are a mix of (draw, word index),
+      // independent of each other, so the fill pipelines (a draw per word
+      // waited on the generator's state).
+      const uint64_t key = work_.next();
+      uint8_t* const out = slot->data.data();  // hoisted: the stores may alias slot
+      for (uint32_t i = 0, w = 0; i < bytes; i += 8, ++w) {  // bytes is a multiple of 512
+        uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
+        v ^= v >> 29;
+        v *= 0xBF58476D1CE4E5B9ull;
+        v ^= v >> 32;
+        std::memcpy(out + i, &v, 8);
       }
-      work_ = rng;
     } else {
       std::fill(slot->data.begin(), slot->data.end(), 0xA5);  // poison: a read must overwrite it
     }
