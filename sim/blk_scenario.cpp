@@ -42,7 +42,7 @@ struct Slot {
   uint64_t buffer = 0;  // guest address of this slot's data area
   w7::BlkRequest req{};
   std::vector<w7::BlkSgElement> sg;
-  std::vector<uint8_t> data;  // a write's bytes
+  std::vector<uint8_t> data;  // a write's bytes (the first sector_count * 512)
 };
 
 class BlkScenario {
@@ -59,7 +59,10 @@ class BlkScenario {
         shadow_(kSectors * 512, 0),
         known_(kSectors, true) {
     m_.attach_device(stack_.device, contract::kBlk, o.mutant);
-    for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
+    for (auto& s : slots_) {
+      s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
+      s.data.resize(kMaxSectorsPerRequest * 512);  // once: no zero-fill per request
+    }
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_driver_reset = [this] { core_.reset(); };
@@ -210,7 +213,6 @@ class BlkScenario {
       slot->sg.push_back(w7::BlkSgElement{at, len});
       at += len;
     }
-    slot->data.resize(bytes);
     if (slot->req.op == w7::BlkOp::kWrite) {
       // One draw per write; its words are a mix of (draw, word index),
       // independent of each other, so the fill pipelines (a draw per word
@@ -225,7 +227,7 @@ class BlkScenario {
         std::memcpy(out + i, &v, 8);
       }
     } else {
-      std::fill(slot->data.begin(), slot->data.end(), 0xA5);  // poison: a read must overwrite it
+      std::fill_n(slot->data.begin(), bytes, 0xA5);  // poison: a read must overwrite it
     }
     uint32_t off = 0;
     for (const auto& e : slot->sg) {
@@ -243,7 +245,6 @@ class BlkScenario {
     slot->req = w7::BlkRequest{};
     slot->req.op = w7::BlkOp::kFlush;
     slot->sg.clear();
-    slot->data.clear();
     return start(*slot) ? slot : nullptr;
   }
 
@@ -287,7 +288,7 @@ class BlkScenario {
         known_[r.sector + i] = result == w7::BlkResult::kSuccess;
       }
       if (result == w7::BlkResult::kSuccess) {
-        std::copy(slot.data.begin(), slot.data.end(), shadow_.begin() + r.sector * 512);
+        std::copy_n(slot.data.begin(), r.sector_count * 512, shadow_.begin() + r.sector * 512);
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
       // The slot's buffer held the poison written before the read.
