@@ -181,18 +181,34 @@ class NetScenario final : private model::backends::NetBackend {
       m_.note("peer loses frame", frame.size());
       return;
     }
-    std::vector<uint8_t> echo(frame.begin(), frame.end());
+    // The echo waits in a buffer of the pool, reused once delivered: no
+    // allocation per frame, and the event's capture fits std::function.
+    uint32_t e;
+    if (free_echoes_.empty()) {
+      e = static_cast<uint32_t>(echoes_.size());
+      echoes_.emplace_back();
+    } else {
+      e = free_echoes_.back();
+      free_echoes_.pop_back();
+    }
+    std::vector<uint8_t>& echo = echoes_[e];
+    echo.assign(frame.begin(), frame.end());
     std::copy(frame.begin() + 6, frame.begin() + 12, echo.begin());  // back to the sender
     std::copy(kPeerMac.begin(), kPeerMac.end(), echo.begin() + 6);
     Cycles delay = 100 + m_.timing.below(2000);
     if (m_.faults.fire(Fault::kPeerReorder)) delay += m_.timing.below(20000);
     ++peer_pending_;
-    m_.at(delay, "peer echoes frame", [this, echo = std::move(echo)] {
-      --peer_pending_;
-      m_.host_input(channel::kFrame, echo, [&] {
-        if (device_.deliver(echo)) ++peer_accepted_;
-      });
+    m_.events.schedule_in(delay, [this, e] { echo_frame(e); });
+  }
+
+  void echo_frame(uint32_t e) {
+    m_.note("peer echoes frame", 0);
+    --peer_pending_;
+    const std::vector<uint8_t>& echo = echoes_[e];  // a deque: stays put if transmit() adds one
+    m_.host_input(channel::kFrame, echo, [&] {
+      if (device_.deliver(echo)) ++peer_accepted_;
     });
+    free_echoes_.push_back(e);
   }
 
   // The peer of the ring mutants (sim/mutants.hpp): as transmit(), but the
@@ -379,6 +395,8 @@ class NetScenario final : private model::backends::NetBackend {
   uint64_t tx_in_flight_ = 0;
   uint64_t peer_pending_ = 0;
   uint64_t peer_accepted_ = 0;
+  std::deque<std::vector<uint8_t>> echoes_;  // frames on their way back; see transmit()
+  std::vector<uint32_t> free_echoes_;
   PeerRing ring_;  // used by the ring mutants only
   std::deque<std::vector<uint8_t>> ring_waiting_;
   uint64_t received_ = 0;
