@@ -42,7 +42,7 @@ struct Slot {
   uint64_t buffer = 0;  // guest address of this slot's data area
   w7::BlkRequest req{};
   std::vector<w7::BlkSgElement> sg;
-  std::vector<uint8_t> data;  // a write's bytes
+  std::vector<uint8_t> data;  // a write's bytes (the first sector_count * 512)
 };
 
 class BlkScenario {
@@ -59,7 +59,10 @@ class BlkScenario {
         shadow_(kSectors * 512, 0),
         known_(kSectors, true) {
     m_.attach_device(stack_.device, contract::kBlk, o.mutant);
-    for (auto& s : slots_) s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
+    for (auto& s : slots_) {
+      s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
+      s.data.resize(kMaxSectorsPerRequest * 512);  // once: no zero-fill per request
+    }
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { return core_.interrupt(); };
     m_.on_driver_reset = [this] { core_.reset(); };
@@ -114,10 +117,8 @@ class BlkScenario {
     if (core_.counters().resets > m_.resets_injected()) {
       return finish(Outcome::kSafety, unexpected_resets(core_.counters().resets, m_.resets_injected()));
     }
-    std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(stack_.ram, 0, disk) != DiskStatus::kOk) {
-      throw SafetyFailure("reading the RAM disk back failed");
-    }
+    const std::vector<uint8_t>& disk = read_disk();
+    if (disk.empty()) throw SafetyFailure("reading the RAM disk back failed");
     for (uint64_t s = 0; s < kSectors; ++s) {
       if (known_[s] && !std::equal(disk.begin() + s * 512, disk.begin() + (s + 1) * 512,
                                    shadow_.begin() + s * 512)) {
@@ -199,7 +200,8 @@ class BlkScenario {
     // inside the slot's area (DMA-1: no alignment).
     const uint32_t bytes = count * 512;
     const auto pieces = static_cast<uint32_t>(1 + work_.below(std::min<uint32_t>(8, bytes)));
-    std::vector<uint32_t> cuts{0, bytes};
+    std::vector<uint32_t>& cuts = cuts_;  // scratch, reused per request
+    cuts.assign({0, bytes});
     for (uint32_t i = 1; i < pieces; ++i) cuts.push_back(static_cast<uint32_t>(1 + work_.below(bytes - 1)));
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
@@ -211,14 +213,21 @@ class BlkScenario {
       slot->sg.push_back(w7::BlkSgElement{at, len});
       at += len;
     }
-    slot->data.resize(bytes);
     if (slot->req.op == w7::BlkOp::kWrite) {
-      for (size_t i = 0; i < slot->data.size(); i += 8) {
-        const uint64_t v = work_.next();  // bytes is a multiple of 512
-        std::memcpy(slot->data.data() + i, &v, 8);
+      // One draw per write; its words are a mix of (draw, word index),
+      // independent of each other, so the fill pipelines (a draw per word
+      // waited on the generator's state).
+      const uint64_t key = work_.next();
+      uint8_t* const out = slot->data.data();  // hoisted: the stores may alias slot
+      for (uint32_t i = 0, w = 0; i < bytes; i += 8, ++w) {  // bytes is a multiple of 512
+        uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
+        v ^= v >> 29;
+        v *= 0xBF58476D1CE4E5B9ull;
+        v ^= v >> 32;
+        std::memcpy(out + i, &v, 8);
       }
     } else {
-      std::fill(slot->data.begin(), slot->data.end(), 0xA5);  // poison: a read must overwrite it
+      std::fill_n(slot->data.begin(), bytes, 0xA5);  // poison: a read must overwrite it
     }
     uint32_t off = 0;
     for (const auto& e : slot->sg) {
@@ -236,7 +245,6 @@ class BlkScenario {
     slot->req = w7::BlkRequest{};
     slot->req.op = w7::BlkOp::kFlush;
     slot->sg.clear();
-    slot->data.clear();
     return start(*slot) ? slot : nullptr;
   }
 
@@ -280,10 +288,11 @@ class BlkScenario {
         known_[r.sector + i] = result == w7::BlkResult::kSuccess;
       }
       if (result == w7::BlkResult::kSuccess) {
-        std::copy(slot.data.begin(), slot.data.end(), shadow_.begin() + r.sector * 512);
+        std::copy_n(slot.data.begin(), r.sector_count * 512, shadow_.begin() + r.sector * 512);
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
-      std::vector<uint8_t> got(r.sector_count * 512);
+      // The slot's buffer held the poison written before the read.
+      std::vector<uint8_t>& got = slot.data;
       uint32_t off = 0;
       for (const auto& e : slot.sg) {
         m_.memory.read(e.addr, got.data() + off, e.len);
@@ -305,12 +314,21 @@ class BlkScenario {
     --in_flight_;
   }
 
+  // The RAM disk's content, read once (empty if it cannot be read): the run
+  // is over when run() compares it and finish() hashes it.
+  const std::vector<uint8_t>& read_disk() {
+    if (!disk_read_) {
+      disk_read_ = true;
+      disk_.resize(kSectors * 512);
+      if (model::backends::read_sync(stack_.ram, 0, disk_) != DiskStatus::kOk) disk_.clear();
+    }
+    return disk_;
+  }
+
   RunResult finish(Outcome o, const std::string& message) {
     Hash state;
-    std::vector<uint8_t> disk(kSectors * 512);
-    if (model::backends::read_sync(stack_.ram, 0, disk) == DiskStatus::kOk) {
-      state.add_bytes(disk.data(), disk.size());
-    }
+    const std::vector<uint8_t>& disk = read_disk();
+    if (!disk.empty()) state.add_bytes(disk.data(), disk.size());
     const auto& c = core_.counters();
     for (uint64_t v : {c.submitted, c.completed, c.parts_issued, c.kicks, c.interrupts, c.spurious,
                        c.resets, c.os_resets, c.reissued, c.io_errors}) {
@@ -333,6 +351,9 @@ class BlkScenario {
   uint64_t completed_ = 0;
   uint64_t in_flight_ = 0;
   uint64_t serial_ = 0;
+  std::vector<uint32_t> cuts_;  // scratch of submit_one()
+  std::vector<uint8_t> disk_;  // see read_disk()
+  bool disk_read_ = false;
   bool final_flush_ok_ = false;
   bool spike_ = false;
 };

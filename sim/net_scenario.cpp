@@ -43,19 +43,41 @@ constexpr std::array<uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
 // Frame `seq`'s payload from kPatternOffset on: 8 bytes per mix of (seq,
 // word), little-endian, cut at `length`.
+static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
+
+uint64_t pattern_word(uint64_t seq, uint64_t w) {
+  uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 29;
+  return x * 0x94D049BB133111EBull;
+}
+
 void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
-  static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
   uint32_t i = kPatternOffset;
-  for (uint64_t w = 0; i < length; i += 8, ++w) {
-    uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 29;
-    x *= 0x94D049BB133111EBull;
-    if (length - i >= 8) {
-      std::memcpy(frame + i, &x, 8);
-    } else {
-      std::memcpy(frame + i, &x, length - i);
-    }
+  uint64_t w = 0;
+  for (; length - i >= 8; i += 8, ++w) {  // length >= kPatternOffset
+    const uint64_t x = pattern_word(seq, w);
+    std::memcpy(frame + i, &x, 8);
   }
+  const uint64_t x = pattern_word(seq, w);
+  std::memcpy(frame + i, &x, length - i);
+}
+
+// The first byte from kPatternOffset on where `frame` differs from frame
+// `seq`'s pattern; `length` if none does.
+uint32_t pattern_mismatch(uint64_t seq, const uint8_t* frame, uint32_t length) {
+  uint32_t i = kPatternOffset;
+  uint64_t w = 0;
+  for (; length - i >= 8; i += 8, ++w) {
+    uint64_t got;
+    std::memcpy(&got, frame + i, 8);
+    const uint64_t diff = got ^ pattern_word(seq, w);
+    if (diff != 0) return i + static_cast<uint32_t>(std::countr_zero(diff)) / 8;
+  }
+  const uint64_t x = pattern_word(seq, w);
+  for (uint32_t b = 0; i < length; ++i, ++b) {
+    if (frame[i] != static_cast<uint8_t>(x >> (8 * b))) return i;
+  }
+  return length;
 }
 
 struct Slot {
@@ -159,18 +181,34 @@ class NetScenario final : private model::backends::NetBackend {
       m_.note("peer loses frame", frame.size());
       return;
     }
-    std::vector<uint8_t> echo(frame.begin(), frame.end());
+    // The echo waits in a buffer of the pool, reused once delivered: no
+    // allocation per frame, and the event's capture fits std::function.
+    uint32_t e;
+    if (free_echoes_.empty()) {
+      e = static_cast<uint32_t>(echoes_.size());
+      echoes_.emplace_back();
+    } else {
+      e = free_echoes_.back();
+      free_echoes_.pop_back();
+    }
+    std::vector<uint8_t>& echo = echoes_[e];
+    echo.assign(frame.begin(), frame.end());
     std::copy(frame.begin() + 6, frame.begin() + 12, echo.begin());  // back to the sender
     std::copy(kPeerMac.begin(), kPeerMac.end(), echo.begin() + 6);
     Cycles delay = 100 + m_.timing.below(2000);
     if (m_.faults.fire(Fault::kPeerReorder)) delay += m_.timing.below(20000);
     ++peer_pending_;
-    m_.at(delay, "peer echoes frame", [this, echo = std::move(echo)] {
-      --peer_pending_;
-      m_.host_input(channel::kFrame, echo, [&] {
-        if (device_.deliver(echo)) ++peer_accepted_;
-      });
+    m_.events.schedule_in(delay, [this, e] { echo_frame(e); });
+  }
+
+  void echo_frame(uint32_t e) {
+    m_.note("peer echoes frame", 0);
+    --peer_pending_;
+    const std::vector<uint8_t>& echo = echoes_[e];  // a deque: stays put if transmit() adds one
+    m_.host_input(channel::kFrame, echo, [&] {
+      if (device_.deliver(echo)) ++peer_accepted_;
     });
+    free_echoes_.push_back(e);
   }
 
   // The peer of the ring mutants (sim/mutants.hpp): as transmit(), but the
@@ -316,14 +354,9 @@ class NetScenario final : private model::backends::NetBackend {
       return m_.safety("received frame " + std::to_string(seq) + " of length " +
                           std::to_string(length) + " was never sent so");
     }
-    expected_.resize(length);
-    fill_pattern(seq, expected_.data(), length);
-    if (std::memcmp(frame + kPatternOffset, expected_.data() + kPatternOffset,
-                    length - kPatternOffset) != 0) {
-      uint32_t i = kPatternOffset;
-      while (frame[i] == expected_[i]) ++i;
+    if (const uint32_t bad = pattern_mismatch(seq, frame, length); bad != length) {
       return m_.safety("received frame " + std::to_string(seq) + " corrupted at byte " +
-                          std::to_string(i));
+                          std::to_string(bad));
     }
     if (seen_.size() <= seq) seen_.resize(seq + 1, false);
     if (seen_[seq] && core_.counters().reissued == 0) {
@@ -355,7 +388,6 @@ class NetScenario final : private model::backends::NetBackend {
   std::array<Slot, kSlots> slots_{};
   std::vector<uint32_t> lengths_;  // by sequence number
   std::vector<bool> seen_;
-  std::vector<uint8_t> expected_;  // scratch: the payload a received frame must carry
   std::vector<uint8_t> frame_;     // the frame of sequence number frame_seq_
   uint64_t frame_seq_ = ~uint64_t{0};
   uint64_t next_seq_ = 0;
@@ -363,6 +395,8 @@ class NetScenario final : private model::backends::NetBackend {
   uint64_t tx_in_flight_ = 0;
   uint64_t peer_pending_ = 0;
   uint64_t peer_accepted_ = 0;
+  std::deque<std::vector<uint8_t>> echoes_;  // frames on their way back; see transmit()
+  std::vector<uint32_t> free_echoes_;
   PeerRing ring_;  // used by the ring mutants only
   std::deque<std::vector<uint8_t>> ring_waiting_;
   uint64_t received_ = 0;

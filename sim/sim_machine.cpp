@@ -60,13 +60,6 @@ void SimMachine::note(std::string_view what, uint64_t value) {
   trace_.add(value);
 }
 
-void SimMachine::at(Cycles delay, std::string label, std::function<void()> fn) {
-  events.schedule_in(delay, [this, label, fn = std::move(fn)] {
-    note(label, 0);
-    fn();
-  });
-}
-
 void SimMachine::serve_soon(uint16_t q, Cycles delay) {
   if (q >= serve_scheduled_.size() || serve_scheduled_[q]) return;
   serve_scheduled_[q] = true;

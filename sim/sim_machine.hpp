@@ -20,7 +20,9 @@
 // so two runs of a seed can be compared by one number.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -70,7 +72,12 @@ class Hash {
 
  private:
   static uint64_t word(const uint8_t* p, size_t n) {
+    static_assert(std::endian::native == std::endian::little, "words are read little-endian");
     uint64_t w = 0;
+    if (n == 8) {
+      std::memcpy(&w, p, 8);
+      return w;
+    }
     for (size_t b = n; b-- > 0;) w = (w << 8) | p[b];
     return w;
   }
@@ -122,7 +129,15 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   // driver's stall would. Part of the recorded configuration.
   void serve_at_doorbell(uint16_t q) { immediate_queues_ |= uint32_t{1} << q; }
   // Schedules a labelled event; the label and time go into trace_hash().
-  void at(Cycles delay, std::string label, std::function<void()> fn);
+  // `label` is a string literal (kept by pointer). `fn` is held in the
+  // event's own callback, not wrapped in a second std::function.
+  template <class Fn>
+  void at(Cycles delay, const char* label, Fn fn) {
+    events.schedule_in(delay, [this, label, fn = std::move(fn)]() mutable {
+      note(label, 0);
+      fn();
+    });
+  }
 
   // Records the run from now on (see recorder.hpp); the driver core must
   // then use driver_os().

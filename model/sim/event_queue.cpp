@@ -4,7 +4,7 @@
 
 namespace aerov::model::sim {
 
-EventId EventQueue::schedule_at(Cycles when, Callback callback, std::string label) {
+EventId EventQueue::schedule_at(Cycles when, Callback callback) {
   if (when < now_) {
     ++late_events_;
     when = now_;
@@ -13,30 +13,24 @@ EventId EventQueue::schedule_at(Cycles when, Callback callback, std::string labe
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(slots_.size());
-    slots_.push_back(Slot{std::move(callback), std::move(label)});
+    slots_.push_back(Slot{std::move(callback)});
   } else {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    slots_[slot] = Slot{std::move(callback), std::move(label)};
+    slots_[slot].callback = std::move(callback);
   }
   heap_.push_back(Key{when, id, slot});
   std::push_heap(heap_.begin(), heap_.end(), Later{});
   return id;
 }
 
-EventId EventQueue::schedule_in(Cycles delay, Callback callback, std::string label) {
-  // Saturate rather than wrap: an absurd delay means "never", not "now".
-  const Cycles when = delay > UINT64_MAX - now_ ? UINT64_MAX : now_ + delay;
-  return schedule_at(when, std::move(callback), std::move(label));
-}
-
 bool EventQueue::cancel(EventId id) {
   // Rare: a linear look through the pending events is fine.
-  if (cancelled_.count(id) != 0) return false;
-  const bool pending = std::any_of(heap_.begin(), heap_.end(),
-                                   [id](const Key& k) { return k.id == id; });
-  if (pending) cancelled_.insert(id);
-  return pending;  // false: unknown, already run or cancelled
+  const auto it = std::find_if(heap_.begin(), heap_.end(), [id](const Key& k) { return k.id == id; });
+  if (it == heap_.end() || slots_[it->slot].cancelled) return false;  // unknown, run or cancelled
+  slots_[it->slot].cancelled = true;
+  ++cancelled_;
+  return true;
 }
 
 EventQueue::Key EventQueue::pop_top() {
@@ -48,11 +42,11 @@ EventQueue::Key EventQueue::pop_top() {
 }
 
 void EventQueue::drop_cancelled_top() {
-  while (!cancelled_.empty() && !heap_.empty()) {
-    auto it = cancelled_.find(heap_.front().id);
-    if (it == cancelled_.end()) return;
-    cancelled_.erase(it);
-    slots_[pop_top().slot] = Slot{};
+  while (cancelled_ != 0 && !heap_.empty() && slots_[heap_.front().slot].cancelled) {
+    Slot& s = slots_[pop_top().slot];
+    s.callback = nullptr;
+    s.cancelled = false;
+    --cancelled_;
   }
 }
 
@@ -62,12 +56,10 @@ bool EventQueue::run_next() {
   const Key k = pop_top();
   // Move the callback out before running it: it may schedule more (and
   // reuse its slot).
-  Slot e = std::move(slots_[k.slot]);
+  const Callback callback = std::move(slots_[k.slot].callback);
   now_ = k.when;
-  current_label_ = std::move(e.label);
   ++events_run_;
-  e.callback();
-  current_label_.clear();
+  callback();
   return true;
 }
 

@@ -6,8 +6,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
-#include <string>
 #include <vector>
 
 namespace aerov::model::sim {
@@ -23,8 +21,11 @@ class EventQueue {
 
   // Schedules `callback` at absolute time `when`. A time in the past runs at
   // now() (after events already due) and is counted as late.
-  EventId schedule_at(Cycles when, Callback callback, std::string label = {});
-  EventId schedule_in(Cycles delay, Callback callback, std::string label = {});
+  EventId schedule_at(Cycles when, Callback callback);
+  EventId schedule_in(Cycles delay, Callback callback) {
+    // Saturate rather than wrap: an absurd delay means "never", not "now".
+    return schedule_at(delay > UINT64_MAX - now_ ? UINT64_MAX : now_ + delay, std::move(callback));
+  }
   // True when the event was pending and will not run.
   bool cancel(EventId id);
 
@@ -35,14 +36,12 @@ class EventQueue {
   // number of events run.
   size_t run_until(Cycles deadline, size_t max_events);
 
-  size_t pending() const { return heap_.size() - cancelled_.size(); }
+  size_t pending() const { return heap_.size() - cancelled_; }
   uint64_t events_run() const { return events_run_; }
   uint64_t late_events() const { return late_events_; }
-  // Label of the event running now (for traces and failure messages).
-  const std::string& current_label() const { return current_label_; }
 
  private:
-  // The heap holds small keys; callbacks and labels stay put in slots_.
+  // The heap holds small keys; callbacks stay put in slots_.
   struct Key {
     Cycles when;
     EventId id;
@@ -55,7 +54,7 @@ class EventQueue {
   };
   struct Slot {
     Callback callback;
-    std::string label;
+    bool cancelled = false;  // still in heap_, dropped when it reaches the top
   };
   void drop_cancelled_top();
   Key pop_top();
@@ -63,12 +62,11 @@ class EventQueue {
   std::vector<Key> heap_;                  // a binary heap under Later
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
-  std::unordered_set<EventId> cancelled_;  // still in heap_, dropped when they reach the top
+  size_t cancelled_ = 0;  // keys in heap_ whose slot is cancelled
   Cycles now_ = 0;
   EventId next_id_ = 0;
   uint64_t events_run_ = 0;
   uint64_t late_events_ = 0;
-  std::string current_label_;
 };
 
 }  // namespace aerov::model::sim

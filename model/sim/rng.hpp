@@ -17,13 +17,35 @@ namespace aerov::model::sim {
 class Rng {
  public:
   explicit Rng(uint64_t seed);
-  uint64_t next();
+  // Inline: the scenarios draw per event and per 8 bytes of data.
+  uint64_t next() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
   // Uniform in [0, bound); bound 0 yields 0. Unbiased (rejection sampling).
-  uint64_t below(uint64_t bound);
+  uint64_t below(uint64_t bound) {
+    if (bound == 0) return 0;
+    // Reject the top sliver that would bias small values.
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    for (;;) {
+      const uint64_t v = next();
+      if (v < limit) return v % bound;
+    }
+  }
   // True with probability numerator / denominator (integer odds, no floats).
-  bool chance(uint64_t numerator, uint64_t denominator);
+  bool chance(uint64_t numerator, uint64_t denominator) {
+    return denominator != 0 && below(denominator) < numerator;
+  }
 
  private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
 };
 

@@ -103,3 +103,26 @@ TEST_CASE("sim: any schedule runs in sorted (time, scheduling order)", "[sim][pr
     RC_ASSERT(ran == expected);
   });
 }
+
+TEST_CASE("sim: a dropped cancelled event's slot serves later events", "[sim]") {
+  EventQueue q;
+  std::vector<int> order;
+  const EventId a = q.schedule_at(1, [&] { order.push_back(1); });
+  q.schedule_at(2, [&] {
+    order.push_back(2);
+    q.schedule_at(3, [&] { order.push_back(3); });  // may take a's slot
+  });
+  CHECK(q.cancel(a));
+  while (q.run_next()) {
+  }
+  CHECK(order == std::vector<int>{2, 3});
+  const EventId d = q.schedule_at(5, [&] { order.push_back(5); });
+  CHECK(q.cancel(d));
+  CHECK(q.pending() == 0);
+  q.schedule_at(6, [&] { order.push_back(6); });
+  CHECK(q.pending() == 1);
+  while (q.run_next()) {
+  }
+  CHECK(order == std::vector<int>{2, 3, 6});
+  CHECK(q.pending() == 0);
+}
