@@ -8,7 +8,8 @@
 // Replay/<scenario>: one iteration = replaying a run recorded once in
 // setup (2000 operations, the default run length) against a fresh device
 // model, machine set-up included; events_per_second =
-// trace events replayed per CPU second.
+// trace events replayed per CPU second; bytes_per_event = the trace file's
+// size over its event count.
 // Baseline_EventQueue: schedule + run of an empty event on model/sim's
 // EventQueue, the floor under every simulated event. Baseline_TraceRead:
 // parsing the net recording (verified, end-record hash included) into the
@@ -73,7 +74,8 @@ aerov::traces::Trace recorded(const std::string& scenario, std::vector<uint8_t>*
 }
 
 void Replay(benchmark::State& state, const std::string& scenario) {
-  const auto trace = recorded(scenario, nullptr);
+  std::vector<uint8_t> bytes;
+  const auto trace = recorded(scenario, &bytes);
   if (trace.events.empty()) {
     state.SkipWithError("recording failed");
     return;
@@ -90,6 +92,9 @@ void Replay(benchmark::State& state, const std::string& scenario) {
   state.counters["events_per_second"] =
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.counters["replay_events"] = benchmark::Counter(1);
+  // What one event carries: payload-heavy traces are bound by moving bytes.
+  state.counters["bytes_per_event"] =
+      benchmark::Counter(static_cast<double>(bytes.size()) / static_cast<double>(trace.events.size()));
 }
 
 void Baseline_EventQueue(benchmark::State& state) {
