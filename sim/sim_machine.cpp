@@ -49,6 +49,7 @@ void SimMachine::attach_device(transport::VirtioDevice& device, const contract::
   serve_scheduled_.assign(device.num_queues(), false);
   if (msix_messages_ != 0) set_msix_vectors(4);
   attach(*gate_, spec);
+  os->trace_mmio(false);  // nothing reads the OS services' access log; it would grow all run
   // As firmware would before the driver starts (not part of a recording:
   // the replayer grants the same from the configuration).
   if (msix_messages_ != 0) os->grant_msix_messages(msix_messages_);
