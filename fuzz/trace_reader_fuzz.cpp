@@ -6,7 +6,7 @@
 //
 // Checked: an error names an offset inside the input (or its end) and a
 // message carrying that offset; the streaming reader and read_trace agree;
-// an accepted v1.0 trace without undescribed records re-encodes to exactly
+// an accepted v2.0 trace without undescribed records re-encodes to exactly
 // the input bytes (the format has one encoding per content) and dumps with
 // one line per event.
 #include <algorithm>
@@ -32,7 +32,8 @@ size_t count_lines(const std::string& text) {
 }
 
 bool reencodable(const Trace& t) {
-  if (t.version_minor != kVersionMinor) return false;
+  // The writer writes the current version only.
+  if (t.version_major != kVersionMajor || t.version_minor != kVersionMinor) return false;
   for (const EventView& e : t.events) {
     if (e.undescribed) return false;
   }

@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ clang python3
   # libraries (tests, CLI, reports)
-  catch2 librapidcheck-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
+  catch2 librapidcheck-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libxxhash-dev
   # fuzzing: libFuzzer and sanitizer runtimes for clang
   libclang-rt-14-dev libfuzzer-14-dev
   # Windows 7 driver code: freestanding cross-compile check

@@ -4,7 +4,7 @@
 //   * Driver side: the core's config and BAR accesses (reads with the value
 //     the device answered), guest memory the driver changed (mem_write,
 //     found before every write access, doorbell and host action by
-//     comparing with a shadow the pages guest memory's dirty log names and
+//     comparing with a shadow the ranges guest memory's dirty log names and
 //     the core's DMA memory), the moments the device looks at a queue
 //     (doorbell), and the host's actions on the device (host_input).
 //   * Device side: interrupts (intx), guest memory the device changed

@@ -12,11 +12,11 @@
 namespace aerov::traces {
 
 inline constexpr std::array<uint8_t, 8> kMagic = {'A', 'E', 'R', 'O', 'V', 'T', 'R', 'C'};
-inline constexpr uint16_t kVersionMajor = 1;
+inline constexpr uint16_t kVersionMajor = 2;  // 2: the end record hash is XXH3-64 (file_hash.hpp)
 inline constexpr uint16_t kVersionMinor = 0;
 // magic, major, minor, header length.
 inline constexpr size_t kPreambleBytes = 8 + 2 + 2 + 4;
-// The end record's payload: event count (u64) and record hash (u64).
+// The end record's payload: event count (u64) and file hash (u64).
 inline constexpr uint32_t kEndPayloadBytes = 16;
 // An unsigned LEB128 varint of a u64 takes at most 10 bytes.
 inline constexpr size_t kVarintMaxBytes = 10;

@@ -215,10 +215,10 @@ bool TraceReader::read_header() {
       !header_u16(size, &header_.version_minor, "minor version")) {
     return false;
   }
-  if (header_.version_major != kVersionMajor) {
+  if (header_.version_major < kOldestMajor || header_.version_major > kVersionMajor) {
     return fail(TraceErrorKind::kUnsupportedVersion, 8,
                 "major version " + std::to_string(header_.version_major) + ", this reader reads " +
-                    std::to_string(kVersionMajor));
+                    std::to_string(kOldestMajor) + " to " + std::to_string(kVersionMajor));
   }
   if (!need(4, size, TraceErrorKind::kTruncatedHeader, "header length")) return false;
   const uint64_t length = load_le(&bytes_[pos_], 4);
@@ -241,11 +241,11 @@ bool TraceReader::read_header() {
   // this or an older minor version has none, so every byte is accounted for.
   if (pos_ != limit && header_.version_minor <= kVersionMinor) {
     return fail(TraceErrorKind::kBadHeader, pos_,
-                std::to_string(limit - pos_) + " header bytes after the v1." +
+                std::to_string(limit - pos_) + " header bytes after the v" +
+                    std::to_string(header_.version_major) + "." +
                     std::to_string(header_.version_minor) + " fields");
   }
   pos_ = limit;
-  hash_ = fnv1a64(bytes_.first(limit));
   return true;
 }
 
@@ -297,7 +297,7 @@ bool TraceReader::decode_payload(const Plan& plan, uint64_t start, uint32_t leng
   return true;
 }
 
-TraceReader::Step TraceReader::read_end(uint32_t length) {
+TraceReader::Step TraceReader::read_end(uint64_t start, uint32_t length) {
   const uint64_t payload = pos_;
   if (length != kEndPayloadBytes) {
     fail(TraceErrorKind::kBadEndRecord, payload - 4,
@@ -312,9 +312,8 @@ TraceReader::Step TraceReader::read_end(uint32_t length) {
              std::to_string(events_));
     return Step::kError;
   }
-  // hash_ covers every byte before this record: the header and each record
-  // as it was read, while its bytes were in cache.
-  if (hash != hash_) {
+  // Over every byte before this record: the header and each record.
+  if (hash != FileHash::of(header_.version_major, bytes_.first(start))) {
     fail(TraceErrorKind::kHashMismatch, payload + 8,
          "end record hash does not match the bytes before it");
     return Step::kError;
@@ -371,7 +370,7 @@ TraceReader::Step TraceReader::next(EventView& out) {
       fail(TraceErrorKind::kBadEndRecord, delta_at, "end record with a time delta");
       return Step::kError;
     }
-    return read_end(length);
+    return read_end(start, length);
   }
   if (delta > UINT64_MAX - time_) {
     fail(TraceErrorKind::kTimeOverflow, delta_at, "time passes 2^64 - 1 cycles");
@@ -393,7 +392,6 @@ TraceReader::Step TraceReader::next(EventView& out) {
   } else {
     out.fields = fields_;
   }
-  hash_ = fnv1a64(bytes_.subspan(start, pos_ - start), hash_);
   time_ = out.time_cycles;
   ++events_;
   return Step::kEvent;

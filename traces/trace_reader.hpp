@@ -1,4 +1,4 @@
-// TraceReader: parses a v1 trace from untrusted bytes. Every failure is a
+// TraceReader: parses a v1 or v2 trace from untrusted bytes. Every failure is a
 // TraceError naming the kind, the byte offset and the cause; the reader
 // never reads outside the input and allocates at most a constant factor of
 // the input's size, whatever its length fields say.
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "traces/file_hash.hpp"
 #include "traces/trace_event.hpp"
 #include "traces/trace_format.hpp"
 
@@ -17,7 +18,7 @@ namespace aerov::traces {
 
 enum class TraceErrorKind {
   kBadMagic,            // the first 8 bytes are not "AEROVTRC"
-  kUnsupportedVersion,  // major version other than kVersionMajor
+  kUnsupportedVersion,  // major version outside kOldestMajor..kVersionMajor
   kTruncatedHeader,     // the file or the declared header ends inside a header field
   kBadHeader,           // a header value is invalid (BDF, field type, duplicate kind, ...)
   kTruncatedRecord,     // the file ends inside a record's kind, time or length
@@ -94,7 +95,7 @@ class TraceReader {
   };
   bool decode_payload(const Plan& plan, uint64_t start, uint32_t length);
   bool short_payload(const Plan& plan, size_t field, size_t n, uint64_t end);
-  Step read_end(uint32_t length);
+  Step read_end(uint64_t start, uint32_t length);  // start: the end record's offset
 
   std::span<const uint8_t> bytes_;
   uint64_t pos_ = 0;
@@ -104,7 +105,6 @@ class TraceReader {
   std::vector<FieldRef> fields_;      // the current event's fields
   std::optional<TraceError> error_;
   uint64_t time_ = 0;
-  uint64_t hash_ = kFnvOffset;  // FNV-1a 64 of the bytes read so far
   uint64_t events_ = 0;
   bool header_done_ = false;
   bool ended_ = false;

@@ -90,7 +90,7 @@ TraceWriter::~TraceWriter() {
 }
 
 void TraceWriter::emit(const std::vector<uint8_t>& bytes) {
-  hash_ = fnv1a64(bytes, hash_);
+  hash_.add(bytes);
   if (out_) {
     out_->insert(out_->end(), bytes.begin(), bytes.end());
     return;
@@ -178,7 +178,7 @@ void TraceWriter::write(const Event& event) {
 void TraceWriter::finish() {
   if (finished_) throw std::logic_error("trace already finished");
   // The hash covers every byte before the end record, header included.
-  const uint64_t hash = hash_;
+  const uint64_t hash = hash_.value();
   std::vector<uint8_t> record;
   put_u16(record, static_cast<uint16_t>(EventKind::kEnd));
   put_varint(record, 0);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "traces/file_hash.hpp"
 #include "traces/trace_event.hpp"
 #include "traces/trace_format.hpp"
 
@@ -54,7 +55,7 @@ class TraceWriter {
   std::string path_;
   std::vector<KindSpec> table_;
   std::vector<uint8_t> pending_;  // file mode: bytes not yet written
-  uint64_t hash_ = kFnvOffset;
+  FileHash hash_{kVersionMajor};
   uint64_t event_count_ = 0;
   uint64_t last_time_ = 0;
   uint64_t events_since_state_hash_ = 0;

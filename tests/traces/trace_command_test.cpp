@@ -45,7 +45,7 @@ TEST_CASE("trace dump prints the canonical dump and exits 0", "[trace]") {
   const TempTrace t("dump", sample_bytes());
   std::ostringstream out, err;
   CHECK(aerov::cli::trace_dump(t.path, out, err) == aerov::cli::kTraceOk);
-  CHECK(out.str().rfind("aerov-trace v1.0\n", 0) == 0);
+  CHECK(out.str().rfind("aerov-trace v2.0\n", 0) == 0);
   CHECK(out.str().find("t=1234 mmio_write device=0 bar=0 offset=0x3000 width=2 value=0x1\n") !=
         std::string::npos);
   CHECK(err.str().empty());

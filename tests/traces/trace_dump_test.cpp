@@ -69,7 +69,7 @@ TEST_CASE("The dump starts with the provenance and event table", "[trace]") {
   const Trace t = read_ok(sample_bytes());
   const std::string dump = dump_trace(t);
   const std::string head =
-      "aerov-trace v1.0\n"
+      "aerov-trace v2.0\n"
       "seed 0x1352905\n"
       "scenario \"blk-smoke\"\n"
       "commit \"225942e\"\n"

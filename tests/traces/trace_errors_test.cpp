@@ -21,7 +21,7 @@ std::vector<uint8_t> header_only() {
 }
 
 void append_end(std::vector<uint8_t>& b, uint64_t count) {
-  const uint64_t hash = fnv1a64(b);
+  const uint64_t hash = FileHash::of(b[8], b);
   put_u16(b, 0);
   put_varint(b, 0);
   put_u32(b, 16);
@@ -66,9 +66,11 @@ TEST_CASE("Bad magic is reported at byte 0", "[trace]") {
 
 TEST_CASE("Another major version is refused, another minor read", "[trace]") {
   std::vector<uint8_t> b = sample_bytes();
-  b[8] = 2;
+  b[8] = kVersionMajor + 1;
   require_error(b, TraceErrorKind::kUnsupportedVersion, 8);
-  // A later minor may append header fields; they are skipped. A v1.0
+  b[8] = 0;
+  require_error(b, TraceErrorKind::kUnsupportedVersion, 8);
+  // A later minor may append header fields; they are skipped. A v2.0
   // header has none.
   std::vector<uint8_t> h = header_only();
   const size_t fields_end = h.size();
@@ -84,6 +86,31 @@ TEST_CASE("Another major version is refused, another minor read", "[trace]") {
   INFO((r.error ? r.error->message : ""));
   REQUIRE(r.ok());
   CHECK(r.trace.version_minor == 7);
+}
+
+TEST_CASE("A v1 trace is read with its FNV-1a end hash, a v2 one with XXH3", "[trace]") {
+  // The same content as major 1: only the version and the end hash differ.
+  std::vector<uint8_t> v1 = sample_bytes();
+  const ReadResult v2 = read_trace(v1);
+  REQUIRE(v2.ok());
+  v1[8] = 1;
+  v1.resize(v1.size() - kEndRecordBytes);
+  const std::vector<uint8_t> body = v1;
+  append_end(v1, v2.trace.events.size());
+  const ReadResult r = read_trace(v1);
+  INFO((r.error ? r.error->message : ""));
+  REQUIRE(r.ok());
+  CHECK(r.trace.version_major == 1);
+  CHECK(r.trace.record_hash == fnv1a64(body));
+  CHECK(r.trace.events.size() == v2.trace.events.size());
+  // Each major's hash only: a v1 file ending in the v2 hash is refused.
+  std::vector<uint8_t> mixed = body;
+  put_u16(mixed, 0);
+  put_varint(mixed, 0);
+  put_u32(mixed, 16);
+  put_u64(mixed, v2.trace.events.size());
+  put_u64(mixed, FileHash::of(2, body));
+  require_error(mixed, TraceErrorKind::kHashMismatch, mixed.size() - 8);
 }
 
 TEST_CASE("A truncated header names where it ends", "[trace]") {

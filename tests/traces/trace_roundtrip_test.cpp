@@ -50,9 +50,15 @@ TEST_CASE("Same events give the same bytes", "[trace]") {
   CHECK(a == b);
   // Pins the encoding: a change here is a format change (see docs/trace-format.md).
   CHECK(std::vector<uint8_t>(a.begin(), a.begin() + 12) ==
-        std::vector<uint8_t>{'A', 'E', 'R', 'O', 'V', 'T', 'R', 'C', 1, 0, 0, 0});
+        std::vector<uint8_t>{'A', 'E', 'R', 'O', 'V', 'T', 'R', 'C', 2, 0, 0, 0});
   CHECK(a.size() == 1670);
-  CHECK(fnv1a64(a) == 0xddb0b5203da5d6e2ull);
+  CHECK(fnv1a64(a) == 0xadc5d2409818fb23ull);
+  // The end record's hash is XXH3-64 of the bytes before it.
+  const std::span<const uint8_t> body(a.data(), a.size() - (2 + 1 + 4 + 16));  // before the end record
+  uint64_t stored = 0;
+  for (int i = 0; i < 8; ++i) stored |= uint64_t{a[a.size() - 8 + i]} << (8 * i);
+  CHECK(stored == FileHash::of(2, body));
+  CHECK(FileHash::of(2, std::vector<uint8_t>{'a', 'b', 'c'}) == 0x78af5f94892f3950ull);  // XXH3-64 of "abc", seed 0
 }
 
 TEST_CASE("A file trace equals the in-memory trace", "[trace]") {
@@ -131,7 +137,7 @@ TEST_CASE("A record whose kind the table lacks is kept raw", "[trace]") {
   put_varint(bytes, 9);
   put_u32(bytes, 3);
   bytes.insert(bytes.end(), {0xaa, 0xbb, 0xcc});
-  const uint64_t hash = fnv1a64(bytes);
+  const uint64_t hash = FileHash::of(kVersionMajor, bytes);
   put_u16(bytes, 0);
   put_varint(bytes, 0);
   put_u32(bytes, 16);
