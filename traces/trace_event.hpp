@@ -1,4 +1,4 @@
-// Trace events: the kinds of format v1, their self-describing field table,
+// Trace events: the kinds of the format (unchanged since v1), their self-describing field table,
 // and a generic event value that the writer, reader and dump share. A kind's
 // fields are described once (v1_event_table); the typed constructors below
 // build events that match that description, so a recorder cannot write a

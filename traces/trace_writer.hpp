@@ -1,4 +1,4 @@
-// TraceWriter: streams a v1 trace (docs/trace-format.md) into a byte vector
+// TraceWriter: streams a v2 trace (docs/trace-format.md) into a byte vector
 // or a file. Output depends only on the provenance, the event table and the
 // events written: the same inputs give the same bytes.
 #pragma once
