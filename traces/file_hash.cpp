@@ -2,6 +2,7 @@
 
 #include <new>
 #include <stdexcept>
+#include <string>
 #include <xxhash.h>
 
 #include "traces/trace_event.hpp"
@@ -18,11 +19,20 @@ struct FileHash::Xxh3 {
   XXH3_state_t* state;
 };
 
-FileHash::FileHash(uint16_t major) : fnv_(kFnvOffset) {
+namespace {
+
+// True for major 1 (FNV-1a); false for the current major (XXH3).
+bool fnv_major(uint16_t major) {
   if (major != kOldestMajor && major != kVersionMajor) {
     throw std::invalid_argument("no trace file hash for major version " + std::to_string(major));
   }
-  if (major != 1) xxh3_ = std::make_unique<Xxh3>();
+  return major == kOldestMajor;
+}
+
+}  // namespace
+
+FileHash::FileHash(uint16_t major) : fnv_(kFnvOffset) {
+  if (!fnv_major(major)) xxh3_ = std::make_unique<Xxh3>();
 }
 
 FileHash::~FileHash() = default;
@@ -38,11 +48,7 @@ void FileHash::add(std::span<const uint8_t> bytes) {
 uint64_t FileHash::value() const { return xxh3_ ? XXH3_64bits_digest(xxh3_->state) : fnv_; }
 
 uint64_t FileHash::of(uint16_t major, std::span<const uint8_t> bytes) {
-  if (major == 1) return fnv1a64(bytes);
-  if (major != kVersionMajor) {
-    throw std::invalid_argument("no trace file hash for major version " + std::to_string(major));
-  }
-  return XXH3_64bits(bytes.data(), bytes.size());
+  return fnv_major(major) ? fnv1a64(bytes) : XXH3_64bits(bytes.data(), bytes.size());
 }
 
 }  // namespace aerov::traces
