@@ -1,6 +1,8 @@
 #include "model/pci/config_space.hpp"
 
+#include <bit>
 #include <cassert>
+#include <cstring>
 
 #include "model/pci/all_ones.hpp"
 
@@ -26,8 +28,23 @@ uint32_t ConfigSpace::read(uint16_t offset, unsigned width) const {
   return load(offset, width);
 }
 
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "load() copies little-endian bytes");
+
+// Does [offset, offset + width) touch Command, Header Type or a BAR?
+bool decides_decoding(uint32_t offset, unsigned width) {
+  const auto touches = [&](uint32_t lo, uint32_t hi) { return offset < hi && lo < offset + width; };
+  return touches(reg::kCommand, reg::kCommand + 2) ||
+         touches(reg::kHeaderType, reg::kHeaderType + 1) ||
+         touches(reg::kBar0, reg::kBar0 + 4 * 6);
+}
+
+}  // namespace
+
 void ConfigSpace::write(uint16_t offset, unsigned width, uint32_t value) {
   if (!access_ok(offset, width)) return;
+  if (decides_decoding(offset, width)) ++decode_epoch_;
   for (unsigned i = 0; i < width; ++i) {
     const auto in = static_cast<uint8_t>(value >> (8 * i));
     uint8_t& cur = bytes_[offset + i];
@@ -41,6 +58,10 @@ void ConfigSpace::write(uint16_t offset, unsigned width, uint32_t value) {
 // uint16_t back into range; bytes past the end read 0 and are not written.
 uint32_t ConfigSpace::load(uint32_t offset, unsigned width) const {
   uint32_t value = 0;
+  if (width <= 4 && offset + width <= kSize) {  // the common case: one copy
+    std::memcpy(&value, bytes_.data() + offset, width);
+    return value;
+  }
   for (unsigned i = 0; i < width; ++i) {
     if (offset + i < kSize) value |= uint32_t{bytes_[offset + i]} << (8 * i);
   }
@@ -48,6 +69,7 @@ uint32_t ConfigSpace::load(uint32_t offset, unsigned width) const {
 }
 
 void ConfigSpace::store(uint32_t offset, unsigned width, uint32_t value) {
+  if (decides_decoding(offset, width)) ++decode_epoch_;
   for (unsigned i = 0; i < width; ++i) {
     if (offset + i < kSize) bytes_[offset + i] = static_cast<uint8_t>(value >> (8 * i));
   }

@@ -65,6 +65,11 @@ class ConfigSpace {
   // wants writable with set_write_mask. nullopt when it does not fit.
   std::optional<uint8_t> add_capability(uint8_t id, std::span<const uint8_t> body);
 
+  // Changes whenever a byte that decides MMIO decoding may have changed
+  // (Command, Header Type, the BAR registers), however it was written: a
+  // bus that caches its decoding compares this instead of re-reading them.
+  uint64_t decode_epoch() const { return decode_epoch_; }
+
  private:
   uint32_t load(uint32_t offset, unsigned width) const;
   void store(uint32_t offset, unsigned width, uint32_t value);
@@ -74,6 +79,7 @@ class ConfigSpace {
   std::array<uint8_t, kSize> w1c_mask_{};
   uint16_t next_capability_ = reg::kFirstCapability;
   uint8_t last_capability_ = 0;  // 0: the list is empty
+  uint64_t decode_epoch_ = 0;
 };
 
 }  // namespace aerov::model::pci

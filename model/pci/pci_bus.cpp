@@ -30,20 +30,37 @@ void PciBus::config_write(Bdf bdf, uint16_t offset, unsigned width, uint32_t val
   if (PciFunction* function = find(bdf)) function->config_write(offset, width, value);
 }
 
-std::optional<MmioTarget> PciBus::decode(uint64_t address, unsigned width) const {
+// Epochs only grow and functions are never detached, so any change makes
+// the sum grow.
+uint64_t PciBus::decode_epoch() const {
+  uint64_t epoch = functions_.size();
+  for (const auto& [key, function] : functions_) epoch += function->config().decode_epoch();
+  return epoch;
+}
+
+void PciBus::rebuild_windows() const {
+  windows_.clear();
   for (const auto& [key, function] : functions_) {
     const Bdf bdf = Bdf::from_key(key);
     if (find(bdf) == nullptr || !function->memory_space_enabled()) continue;  // BAR-4
     for (uint8_t bar = 0; bar < PciFunction::kBarCount; ++bar) {
-      const auto spec = function->bar_spec(bar);
-      if (!spec) continue;
-      const uint64_t base = function->bar_address(bar);
-      if (address < base || address - base >= spec->size) continue;
-      const uint64_t offset = address - base;
-      // Starts inside this BAR: claimed whole or not at all.
-      if (!function->bar_contains(bar, offset, width)) return std::nullopt;
-      return MmioTarget{bdf, function, bar, offset};
+      if (const auto spec = function->bar_spec(bar)) {
+        windows_.push_back(Window{function->bar_address(bar), spec->size, MmioTarget{bdf, function, bar, 0}});
+      }
     }
+  }
+  windows_epoch_ = decode_epoch();
+}
+
+std::optional<MmioTarget> PciBus::decode(uint64_t address, unsigned width) const {
+  if (decode_epoch() != windows_epoch_) rebuild_windows();
+  for (const Window& w : windows_) {
+    if (address < w.base || address - w.base >= w.size) continue;
+    MmioTarget t = w.target;
+    t.offset = address - w.base;
+    // Starts inside this BAR: claimed whole or not at all.
+    if (!t.function->bar_contains(t.bar, t.offset, width)) return std::nullopt;
+    return t;
   }
   return std::nullopt;
 }

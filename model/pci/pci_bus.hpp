@@ -14,11 +14,16 @@
 //   return all-ones (a master abort on a PC); unclaimed writes are dropped.
 // - If misprogrammed BARs overlap, the first function in BDF order and then
 //   the lowest BAR index wins.
+//
+// Decoding walks a table of the enabled BAR windows, rebuilt only when a
+// function is attached or a config byte that decides decoding changed
+// (ConfigSpace::decode_epoch). Like the rest of the bus, not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "model/pci/bdf.hpp"
 #include "model/pci/pci_error.hpp"
@@ -50,7 +55,19 @@ class PciBus {
   bool mmio_write(uint64_t address, unsigned width, uint64_t value);
 
  private:
+  struct Window {
+    uint64_t base = 0;
+    uint64_t size = 0;
+    MmioTarget target;  // offset unused
+  };
+  uint64_t decode_epoch() const;
+  void rebuild_windows() const;
+
   std::map<uint16_t, PciFunction*> functions_;  // by Bdf::key(): scan order
+  // Enabled BARs of visible functions in decode order, valid while
+  // decode_epoch() equals windows_epoch_.
+  mutable std::vector<Window> windows_;
+  mutable uint64_t windows_epoch_ = ~uint64_t{0};
 };
 
 }  // namespace aerov::model::pci

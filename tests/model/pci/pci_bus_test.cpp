@@ -120,6 +120,38 @@ TEST_CASE("pci: MMIO decodes only while Command Memory Space is set", "[pci][bus
   CHECK(m.a.writes == std::vector<MmioWrite>{{2, 0x20, 4, 7}});
 }
 
+TEST_CASE("pci: decoding follows BAR moves and Command changes however they are made",
+          "[pci][bus][BAR-4]") {
+  Machine m;
+  m.set_command(reg::kCommandMemorySpace);
+  REQUIRE(m.bus.decode(kLowBase, 4));  // the window table is now built
+  // Moved by the guest through the bus: the old place stops decoding.
+  constexpr uint64_t kMoved = 0xD000'0000;
+  m.bus.config_write(m.a_bdf, bar_reg(0), 4, static_cast<uint32_t>(kMoved));
+  CHECK_FALSE(m.bus.decode(kLowBase, 4));
+  REQUIRE(m.bus.decode(kMoved + 8, 4));
+  CHECK(m.bus.decode(kMoved + 8, 4)->offset == 8);
+  // Changed by the device model itself, not through the bus.
+  m.a.config().set_u16(reg::kCommand, 0);
+  CHECK_FALSE(m.bus.decode(kMoved, 4));
+  m.a.config().set_u16(reg::kCommand, reg::kCommandMemorySpace);
+  m.a.config().set_u32(bar_reg(0), static_cast<uint32_t>(kLowBase));
+  CHECK_FALSE(m.bus.decode(kMoved, 4));
+  CHECK(m.bus.decode(kLowBase, 4));
+  // Unrelated config bytes (Status, as INTx changes it) leave decoding alone.
+  m.a.set_intx_status(true);
+  CHECK(m.bus.decode(kLowBase, 4));
+  // A function attached later, earlier in BDF order, wins an overlap.
+  RecordingFunction b{0x1AF4, 0x1041};
+  REQUIRE(b.declare_bar(0, BarSpec{0x1000, BarType::kMemory32, false}) == PciError::kOk);
+  const Bdf b_bdf{0, 1, 0};
+  REQUIRE(m.bus.attach(b_bdf, &b) == PciError::kOk);
+  m.bus.config_write(b_bdf, bar_reg(0), 4, static_cast<uint32_t>(kLowBase));
+  CHECK(m.bus.decode(kLowBase, 4)->function == &m.a);  // b's Memory Space is still off
+  m.bus.config_write(b_bdf, reg::kCommand, 2, reg::kCommandMemorySpace);
+  CHECK(m.bus.decode(kLowBase, 4)->function == &b);
+}
+
 TEST_CASE("pci: MMIO routing of 1/2/4/8-byte accesses below and above 4 GiB", "[pci][bus][BAR-4]") {
   Machine m;
   m.set_command(reg::kCommandMemorySpace);
