@@ -214,16 +214,14 @@ class BlkScenario {
       at += len;
     }
     if (slot->req.op == w7::BlkOp::kWrite) {
-      // One draw per write; its words are a mix of (draw, word index),
-      // independent of each other, so the fill pipelines (a draw per word
-      // waited on the generator's state).
+      // One draw per write; word w is draw + w * odd: all words of a write
+      // differ, another write's match only by a 2^-64 chance (a sector
+      // written to the wrong place or left stale shows), and the fill is
+      // one add per word.
       const uint64_t key = work_.next();
       uint8_t* const out = slot->data.data();  // hoisted: the stores may alias slot
       for (uint32_t i = 0, w = 0; i < bytes; i += 8, ++w) {  // bytes is a multiple of 512
-        uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
-        v ^= v >> 29;
-        v *= 0xBF58476D1CE4E5B9ull;
-        v ^= v >> 32;
+        const uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
         std::memcpy(out + i, &v, 8);
       }
     } else {

@@ -41,39 +41,47 @@ constexpr uint32_t kPatternOffset = 22;
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr std::array<uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
-// Frame `seq`'s payload from kPatternOffset on: 8 bytes per mix of (seq,
-// word), little-endian, cut at `length`.
+// Frame `seq`'s payload from kPatternOffset on: word w (8 bytes,
+// little-endian, the last one cut at `length`) is key(seq) + w * odd, the
+// key a bijective mix of seq. The words of one frame all differ, and match
+// another frame's only by a 2^-64 chance, so a byte moved, lost or taken
+// from another frame shows; and a word costs one add.
 static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
 
-uint64_t pattern_word(uint64_t seq, uint64_t w) {
-  uint64_t x = (seq + 1) * 0x9E3779B97F4A7C15ull + w * 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 29;
-  return x * 0x94D049BB133111EBull;
+constexpr uint64_t kPatternStep = 0x9E3779B97F4A7C15ull;
+
+uint64_t pattern_key(uint64_t seq) {
+  uint64_t x = seq + 1;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
 }
 
 void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
+  const uint64_t key = pattern_key(seq);
   uint32_t i = kPatternOffset;
   uint64_t w = 0;
   for (; length - i >= 8; i += 8, ++w) {  // length >= kPatternOffset
-    const uint64_t x = pattern_word(seq, w);
+    const uint64_t x = key + w * kPatternStep;
     std::memcpy(frame + i, &x, 8);
   }
-  const uint64_t x = pattern_word(seq, w);
+  const uint64_t x = key + w * kPatternStep;
   std::memcpy(frame + i, &x, length - i);
 }
 
 // The first byte from kPatternOffset on where `frame` differs from frame
 // `seq`'s pattern; `length` if none does.
 uint32_t pattern_mismatch(uint64_t seq, const uint8_t* frame, uint32_t length) {
+  const uint64_t key = pattern_key(seq);
   uint32_t i = kPatternOffset;
   uint64_t w = 0;
   for (; length - i >= 8; i += 8, ++w) {
     uint64_t got;
     std::memcpy(&got, frame + i, 8);
-    const uint64_t diff = got ^ pattern_word(seq, w);
+    const uint64_t diff = got ^ (key + w * kPatternStep);
     if (diff != 0) return i + static_cast<uint32_t>(std::countr_zero(diff)) / 8;
   }
-  const uint64_t x = pattern_word(seq, w);
+  const uint64_t x = key + w * kPatternStep;
   for (uint32_t b = 0; i < length; ++i, ++b) {
     if (frame[i] != static_cast<uint8_t>(x >> (8 * b))) return i;
   }
