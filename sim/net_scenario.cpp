@@ -73,16 +73,23 @@ void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
 // `seq`'s pattern; `length` if none does.
 uint32_t pattern_mismatch(uint64_t seq, const uint8_t* frame, uint32_t length) {
   const uint64_t key = pattern_key(seq);
-  uint32_t i = kPatternOffset;
-  uint64_t w = 0;
-  for (; length - i >= 8; i += 8, ++w) {
+  const uint8_t* const words = frame + kPatternOffset;
+  const uint32_t count = (length - kPatternOffset) / 8;  // whole words
+  const auto diff = [&](uint32_t w) {
     uint64_t got;
-    std::memcpy(&got, frame + i, 8);
-    const uint64_t diff = got ^ (key + w * kPatternStep);
-    if (diff != 0) return i + static_cast<uint32_t>(std::countr_zero(diff)) / 8;
+    std::memcpy(&got, words + 8 * w, 8);
+    return got ^ (key + w * kPatternStep);
+  };
+  uint32_t w = 0;
+  // Four words per branch; the exact byte is looked for only on a mismatch.
+  while (w + 4 <= count && (diff(w) | diff(w + 1) | diff(w + 2) | diff(w + 3)) == 0) w += 4;
+  for (; w < count; ++w) {
+    if (const uint64_t d = diff(w); d != 0) {
+      return kPatternOffset + 8 * w + static_cast<uint32_t>(std::countr_zero(d)) / 8;
+    }
   }
   const uint64_t x = key + w * kPatternStep;
-  for (uint32_t b = 0; i < length; ++i, ++b) {
+  for (uint32_t i = kPatternOffset + 8 * w, b = 0; i < length; ++i, ++b) {
     if (frame[i] != static_cast<uint8_t>(x >> (8 * b))) return i;
   }
   return length;

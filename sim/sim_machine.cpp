@@ -55,9 +55,9 @@ void SimMachine::attach_device(transport::VirtioDevice& device, const contract::
   if (msix_messages_ != 0) os->grant_msix_messages(msix_messages_);
 }
 
-void SimMachine::note(std::string_view what, uint64_t value) {
+void SimMachine::note(Label what, uint64_t value) {
   trace_.add(events.now());
-  trace_.add(what);
+  trace_.add(what.hash());
   trace_.add(value);
 }
 
