@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "model/memory/copy_bytes.hpp"
+
 namespace aerov::model {
 
 std::string_view to_string(MemError e) {
@@ -103,7 +105,7 @@ MemError GuestMemory::check(uint64_t gpa, uint64_t len) const {
 MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
   auto* out = static_cast<uint8_t*>(dst);
   const MemError e = for_each_piece(gpa, len, [out](uint8_t* host, uint64_t done, uint64_t n) {
-    std::memcpy(out + done, host, n);
+    copy_bytes(out + done, host, n);
   });
   if (e == MemError::kOk && len != 0) note_read(gpa, dst, len);
   return e;
@@ -118,7 +120,7 @@ void GuestMemory::note_read_range(uint64_t gpa, uint64_t len) const {
 MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
   const auto* in = static_cast<const uint8_t*>(src);
   const MemError e = for_each_piece(gpa, len, [in](uint8_t* host, uint64_t done, uint64_t n) {
-    std::memcpy(host, in + done, n);
+    copy_bytes(host, in + done, n);
   });
   if (e == MemError::kOk) note_write(gpa, len);
   return e;

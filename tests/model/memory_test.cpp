@@ -1,5 +1,6 @@
 // GuestMemory: the sparse 64-bit guest-physical address space every device
 // model and every test ring lives in (contract DMA-1, DMA-2).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "model/memory/copy_bytes.hpp"
 #include "model/memory/guest_memory.hpp"
 
 namespace {
@@ -292,4 +294,19 @@ TEST_CASE("memory: add_external maps caller-owned host memory", "[memory][DMA-1]
   CHECK(host[4] == 0xBE);
   CHECK(mem.translate(kFarAbove + 3, 2) == host.data() + 3);
   CHECK(mem.check(kFarAbove + 250, 7) == MemError::kUnmapped);
+}
+
+TEST_CASE("copy_bytes copies exactly n bytes at any size and alignment", "[memory]") {
+  const std::vector<uint8_t> src = pattern(3 * 4096 + 64, 7);
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{2047}, size_t{2048}, size_t{2049}, size_t{4096},
+                         size_t{3 * 4096 + 13}}) {
+    for (const size_t shift : {size_t{0}, size_t{3}, size_t{8}}) {
+      CAPTURE(n, shift);
+      std::vector<uint8_t> dst(src.size() + 32, 0xEE);
+      aerov::model::copy_bytes(dst.data() + shift, src.data(), n);
+      CHECK(std::equal(src.begin(), src.begin() + static_cast<ptrdiff_t>(n), dst.begin() + static_cast<ptrdiff_t>(shift)));
+      CHECK(std::all_of(dst.begin(), dst.begin() + static_cast<ptrdiff_t>(shift), [](uint8_t b) { return b == 0xEE; }));
+      CHECK(std::all_of(dst.begin() + static_cast<ptrdiff_t>(shift + n), dst.end(), [](uint8_t b) { return b == 0xEE; }));
+    }
+  }
 }

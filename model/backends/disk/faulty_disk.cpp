@@ -1,9 +1,12 @@
 #include "model/backends/disk/faulty_disk.hpp"
 
 #include <algorithm>
-#include <cstring>
+
+#include "model/memory/copy_bytes.hpp"
 
 namespace aerov::model::backends {
+
+
 
 namespace {
 
@@ -23,11 +26,11 @@ class BufferCursor {
       const DiskBuffer& b = bufs_[i_];
       const size_t step = static_cast<size_t>(std::min<uint64_t>(n, b.len - off_));
       if (dst != nullptr) {
-        std::memcpy(dst, b.data + off_, step);
+        model::copy_bytes(dst, b.data + off_, step);
         dst += step;
       }
       if (src != nullptr) {
-        std::memcpy(b.data + off_, src, step);
+        model::copy_bytes(b.data + off_, src, step);
         src += step;
       }
       off_ += step;
