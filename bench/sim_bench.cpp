@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <string>
 
+#include "bench/memcpy_baseline.hpp"
 #include "model/sim/event_queue.hpp"
 #include "sim/replay.hpp"
 #include "sim/scenario.hpp"
@@ -32,6 +33,7 @@ namespace {
 
 void Sim(benchmark::State& state, const std::string& scenario) {
   uint64_t events = 0;
+  uint64_t payload = 0;
   uint64_t seed = 1;
   for (auto _ : state) {
     aerov::sim::RunOptions o;
@@ -44,10 +46,18 @@ void Sim(benchmark::State& state, const std::string& scenario) {
       return;
     }
     events += r.events;
+    payload += r.payload_bytes;
   }
   state.counters["events_per_second"] =
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.counters["sim_events"] = benchmark::Counter(1);
+  if (payload != 0 && events != 0) {
+    // What an event carries on average: with Baseline_Memcpy's bandwidth,
+    // the rate the run could not beat even if copying each payload byte
+    // once were all it did (compare.py prints it).
+    state.counters["payload_bytes_per_event"] =
+        benchmark::Counter(static_cast<double>(payload) / static_cast<double>(events));
+  }
 }
 
 aerov::traces::Trace recorded(const std::string& scenario, std::vector<uint8_t>* bytes) {
@@ -138,6 +148,7 @@ BENCHMARK_CAPTURE(Replay, blk, std::string("blk"))->Unit(benchmark::kMillisecond
 BENCHMARK_CAPTURE(Replay, net, std::string("net"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Replay, input, std::string("input"))->Unit(benchmark::kMillisecond);
 BENCHMARK(Baseline_EventQueue);
+BENCHMARK(aerov::bench::Baseline_Memcpy)->Name("Baseline_Memcpy")->ArgName("bytes")->Arg(16384);
 BENCHMARK(Baseline_TraceRead)->Unit(benchmark::kMillisecond);
 
 }  // namespace

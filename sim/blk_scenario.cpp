@@ -281,6 +281,9 @@ class BlkScenario {
                           w7::to_string(result) + " with no backend error injected");
     }
     const w7::BlkRequest& r = slot.req;
+    if (r.op != w7::BlkOp::kFlush && result == w7::BlkResult::kSuccess) {
+      m_.count_payload(uint64_t{r.sector_count} * 512);
+    }
     if (r.op == w7::BlkOp::kWrite) {
       for (uint32_t i = 0; i < r.sector_count; ++i) {
         known_[r.sector + i] = result == w7::BlkResult::kSuccess;

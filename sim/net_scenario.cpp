@@ -328,6 +328,7 @@ class NetScenario final : private model::backends::NetBackend {
       return m_.safety(std::string("transmit refused a valid frame: ") + w7::to_string(e));
     }
     m_.note("driver sends frame", seq);
+    m_.count_payload(length);
     slot->busy = true;
     ++tx_in_flight_;
     ++accepted_;
@@ -359,6 +360,7 @@ class NetScenario final : private model::backends::NetBackend {
 
   void receive(const uint8_t* frame, uint32_t length) {
     ++received_;
+    m_.count_payload(length);
     if (length < kPatternOffset || frame[12] != (kEtherType >> 8) || frame[13] != (kEtherType & 0xFF)) {
       return m_.safety("received a frame that was never sent (length " + std::to_string(length) + ")");
     }

@@ -46,6 +46,9 @@ struct RunResult {
   uint64_t events = 0;
   uint64_t cycles = 0;
   uint64_t operations = 0;  // workload operations completed
+  // Workload data the device moved: blk sectors read and written, net
+  // frames sent and received (0 for the other scenarios).
+  uint64_t payload_bytes = 0;
 };
 
 // The scenarios there are: "blk", "net".

@@ -235,6 +235,7 @@ RunResult SimMachine::result(Outcome outcome, const std::string& message, uint64
   r.events = events.events_run();
   r.cycles = events.now();
   r.operations = operations;
+  r.payload_bytes = payload_bytes_;
   return r;
 }
 

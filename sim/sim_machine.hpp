@@ -195,6 +195,8 @@ class SimMachine : public drivers::host::testing::CoreMachine {
                    uint64_t operations);
 
   Cycles now() const { return events.now(); }
+  // Adds to the result's payload_bytes.
+  void count_payload(uint64_t bytes) { payload_bytes_ += bytes; }
   uint64_t trace_hash() const { return trace_.value(); }
   // Folds (now, what, value) into trace_hash().
   void note(Label what, uint64_t value);
@@ -219,6 +221,7 @@ class SimMachine : public drivers::host::testing::CoreMachine {
   std::unique_ptr<Recorder> recorder_;
   DriverGlue glue_{Mutant::kNone};
   uint64_t resets_injected_ = 0;
+  uint64_t payload_bytes_ = 0;
   uint64_t progress_at_reset_ = ~uint64_t{0};
   std::string failure_;
   Hash trace_;
