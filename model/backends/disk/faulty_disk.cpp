@@ -178,7 +178,7 @@ DiskStatus FaultyDisk::do_write(const Pending& p, uint64_t count) {
     if (keep > 0) {
       std::vector<uint8_t> prefix(keep * kSectorSize);
       BufferCursor(p.buffers).read(prefix.data(), prefix.size());
-      for (uint64_t s = 0; s < keep; ++s) cache_.erase(p.sector + s);
+      uncache(cache_.lower_bound(p.sector), cache_.lower_bound(p.sector + keep));
       write_sync(inner_, p.sector, prefix);
     }
     crash();
@@ -186,8 +186,25 @@ DiskStatus FaultyDisk::do_write(const Pending& p, uint64_t count) {
   }
   if (!write_cache_) return run_sync(inner_, DiskRequest{0, DiskOp::kWrite, p.sector, p.buffers});
   BufferCursor cursor(p.buffers);
-  for (uint64_t s = 0; s < count; ++s) cursor.read(cache_[p.sector + s].data(), kSectorSize);
+  auto at = cache_.lower_bound(p.sector);
+  for (uint64_t s = 0; s < count; ++s, ++at) {
+    at = cache_slot(at, p.sector + s);
+    cursor.read(at->second.data(), kSectorSize);
+  }
   return DiskStatus::kOk;
+}
+
+FaultyDisk::Cache::iterator FaultyDisk::cache_slot(Cache::iterator hint, uint64_t sector) {
+  if (hint != cache_.end() && hint->first == sector) return hint;
+  if (spare_nodes_.empty()) return cache_.emplace_hint(hint, sector, Sector{});
+  Cache::node_type node = std::move(spare_nodes_.back());
+  spare_nodes_.pop_back();
+  node.key() = sector;
+  return cache_.insert(hint, std::move(node));
+}
+
+void FaultyDisk::uncache(Cache::iterator first, Cache::iterator last) {
+  while (first != last) spare_nodes_.push_back(cache_.extract(first++));
 }
 
 DiskStatus FaultyDisk::do_flush() {
@@ -208,7 +225,7 @@ DiskStatus FaultyDisk::do_flush() {
       ++next;
     }
     if (write_sync(inner_, first->first, run) != DiskStatus::kOk) return DiskStatus::kIoError;
-    cache_.erase(first, it);
+    uncache(first, it);
   }
   return flush_sync(inner_);
 }

@@ -126,7 +126,16 @@ class FaultyDisk final : public DiskBackend {
   bool torn_armed_ = false;
   uint32_t torn_sectors_ = 0;
   bool crashed_ = false;
-  std::map<uint64_t, Sector> cache_;  // sector -> bytes not yet written back
+  using Cache = std::map<uint64_t, Sector>;
+  // Erases [first, last) of the cache, keeping the nodes for cache_slot().
+  void uncache(Cache::iterator first, Cache::iterator last);
+  // The cache entry of `sector` (made if absent), found from `hint`, the
+  // first entry not below it: consecutive sectors take amortized constant
+  // time, and a new entry reuses an erased node instead of allocating.
+  Cache::iterator cache_slot(Cache::iterator hint, uint64_t sector);
+
+  Cache cache_;  // sector -> bytes not yet written back
+  std::vector<Cache::node_type> spare_nodes_;
   std::vector<Pending> pending_;      // submission order
   std::vector<DiskCompletion> ready_;
   uint64_t executed_[3] = {};
