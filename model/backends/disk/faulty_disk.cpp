@@ -212,19 +212,22 @@ DiskStatus FaultyDisk::do_flush() {
     ++injected_errors_;
     return DiskStatus::kIoError;
   }
-  // Write back in runs of consecutive sectors; a run that fails stays cached.
-  std::vector<uint8_t> run;
+  // Write back in runs of consecutive sectors, each one write straight from
+  // the cache entries; a run that fails stays cached.
+  std::vector<DiskBuffer> run;
   auto it = cache_.begin();
   while (it != cache_.end()) {
     const auto first = it;
     run.clear();
     uint64_t next = it->first;
     while (it != cache_.end() && it->first == next) {
-      run.insert(run.end(), it->second.begin(), it->second.end());
+      run.push_back(DiskBuffer{it->second.data(), kSectorSize});
       ++it;
       ++next;
     }
-    if (write_sync(inner_, first->first, run) != DiskStatus::kOk) return DiskStatus::kIoError;
+    if (run_sync(inner_, DiskRequest{0, DiskOp::kWrite, first->first, run}) != DiskStatus::kOk) {
+      return DiskStatus::kIoError;
+    }
     uncache(first, it);
   }
   return flush_sync(inner_);
