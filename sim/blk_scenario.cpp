@@ -224,12 +224,12 @@ class BlkScenario {
         const uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
         std::memcpy(out + i, &v, 8);
       }
-    } else {
-      std::fill_n(slot->data.begin(), bytes, 0xA5);  // poison: a read must overwrite it
     }
+    // A read's buffers get poison: the read must overwrite every byte.
+    const uint8_t* const src = slot->req.op == w7::BlkOp::kWrite ? slot->data.data() : poison_.data();
     uint32_t off = 0;
     for (const auto& e : slot->sg) {
-      m_.memory.write(e.addr, slot->data.data() + off, e.len);
+      m_.memory.write(e.addr, src + off, e.len);
       off += e.len;
     }
     slot->req.sg = slot->sg.data();
@@ -292,19 +292,21 @@ class BlkScenario {
         std::copy_n(slot.data.begin(), r.sector_count * 512, shadow_.begin() + r.sector * 512);
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
-      // The slot's buffer held the poison written before the read.
-      std::vector<uint8_t>& got = slot.data;
-      uint32_t off = 0;
+      // The buffers held poison before the read. Compared where they lie
+      // (each piece is one contiguous guest range), sector by sector.
+      uint64_t at = r.sector * 512;  // shadow offset of the next byte
       for (const auto& e : slot.sg) {
-        m_.memory.read(e.addr, got.data() + off, e.len);
-        off += e.len;
-      }
-      for (uint32_t i = 0; i < r.sector_count; ++i) {
-        const uint64_t s = r.sector + i;
-        if (known_[s] && !std::equal(got.begin() + i * 512, got.begin() + (i + 1) * 512,
-                                     shadow_.begin() + s * 512)) {
-          return m_.safety("read " + std::to_string(slot.serial) + " returned wrong data for sector " +
-                              std::to_string(s));
+        const uint8_t* got = m_.memory.translate(e.addr, e.len);
+        if (got == nullptr) throw SafetyFailure("a read buffer left guest RAM");
+        for (uint32_t done = 0; done < e.len;) {
+          const uint64_t s = at / 512;
+          const uint32_t n = std::min<uint32_t>(e.len - done, static_cast<uint32_t>(512 - at % 512));
+          if (known_[s] && std::memcmp(got + done, shadow_.data() + at, n) != 0) {
+            return m_.safety("read " + std::to_string(slot.serial) +
+                             " returned wrong data for sector " + std::to_string(s));
+          }
+          done += n;
+          at += n;
         }
       }
     } else if (r.op == w7::BlkOp::kFlush) {
@@ -347,6 +349,7 @@ class BlkScenario {
   std::vector<w7::BlkRequest*> pending_;
   std::array<Slot, kSlots> slots_{};
   std::vector<uint8_t> shadow_;
+  std::vector<uint8_t> poison_ = std::vector<uint8_t>(kMaxSectorsPerRequest * 512, 0xA5);
   std::vector<bool> known_;
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;
