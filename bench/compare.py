@@ -130,20 +130,29 @@ def print_per_copy(cases, runs, rate, size, unit):
 
 
 def print_events(cases, runs):
-    print(f"{'case':30} {'Mevents/s':>10}   {'baseline':24} {'Mevents/s':>10} {'ratio':>8}")
+    """B/event: the payload a simulated event moves, or the trace bytes a
+    replayed one carries."""
+    print(f"{'case':30} {'Mevents/s':>10} {'B/event':>8}   {'baseline':24} {'Mevents/s':>10} {'ratio':>8}")
     missing = 0
     for name in sorted(cases):
         b = cases[name]
         eps = float(b.get("events_per_second", 0.0))
+        per = b.get("payload_bytes_per_event", b.get("bytes_per_event"))
+        per = f"{float(per):8.0f}" if per is not None else f"{'-':>8}"
         base_name = "Baseline_EventQueue" if "sim_events" in b else "Baseline_TraceRead"
         base = runs.get(base_name)
         if base is None:
-            print(f"{name:30} {eps / 1e6:10.3f}   {base_name:24} {'-':>10} {'-':>8}")
+            print(f"{name:30} {eps / 1e6:10.3f} {per}   {base_name:24} {'-':>10} {'-':>8}")
             missing += 1
             continue
         beps = float(base.get("events_per_second", 0.0))
         ratio = beps / eps if eps > 0 else float("nan")
-        print(f"{name:30} {eps / 1e6:10.3f}   {base_name:24} {beps / 1e6:10.3f} {ratio:7.1f}x")
+        print(f"{name:30} {eps / 1e6:10.3f} {per}   {base_name:24} {beps / 1e6:10.3f} {ratio:7.1f}x")
+    memcpy = runs.get(f"{MEMCPY}/bytes:16384")
+    if memcpy is not None:
+        gbs = float(memcpy.get("bytes_per_second", 0.0)) / 1e9
+        print(f"{MEMCPY}/bytes:16384: {gbs:.1f} GB/s (cache-hot; one copy of an event's B/event "
+              f"takes B/event / {gbs:.1f} ns)")
     return missing
 
 
