@@ -148,11 +148,12 @@ def print_events(cases, runs):
         beps = float(base.get("events_per_second", 0.0))
         ratio = beps / eps if eps > 0 else float("nan")
         print(f"{name:30} {eps / 1e6:10.3f} {per}   {base_name:24} {beps / 1e6:10.3f} {ratio:7.1f}x")
-    memcpy = runs.get(f"{MEMCPY}/bytes:16384")
-    if memcpy is not None:
-        gbs = float(memcpy.get("bytes_per_second", 0.0)) / 1e9
-        print(f"{MEMCPY}/bytes:16384: {gbs:.1f} GB/s (cache-hot; one copy of an event's B/event "
-              f"takes B/event / {gbs:.1f} ns)")
+    for size, where in ((16384, "L1/L2"), (4 << 20, "L3")):
+        memcpy = runs.get(f"{MEMCPY}/bytes:{size}")
+        if memcpy is not None:
+            gbs = float(memcpy.get("bytes_per_second", 0.0)) / 1e9
+            print(f"{MEMCPY}/bytes:{size}: {gbs:.1f} GB/s ({where}; one copy of an event's "
+                  f"B/event takes B/event / {gbs:.1f} ns)")
     return missing
 
 
