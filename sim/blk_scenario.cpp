@@ -12,6 +12,10 @@
 // is known (a failed write makes its sectors unknown: it may or may not have
 // executed before a reset reissued it). Liveness: with faults off, every
 // request completes; then a FLUSH, and the RAM disk equals the shadow.
+//
+// Write data: word w of a write is key + w * kWordStep, one draw per write.
+// So the shadow keeps per sector only which write's which sector it holds
+// (or zero, never written), and checks regenerate the bytes.
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -34,6 +38,29 @@ constexpr uint64_t kSectors = BlkStack::kSectors;
 constexpr uint32_t kMaxSectorsPerRequest = 64;
 constexpr size_t kSlots = 48;
 constexpr Cycles kLivenessBound = 20'000'000;
+constexpr uint64_t kWordStep = 0x9E3779B97F4A7C15ull;  // odd: a write's words all differ
+constexpr uint32_t kSectorWords = 512 / 8;
+
+// What a sector holds as far as the workload knows.
+struct SectorShadow {
+  uint64_t key = 0;    // the write's draw
+  uint32_t index = 0;  // the sector's place in that write
+  bool written = false;  // false: never written, all zero
+  bool known = true;     // false: a failed write may or may not have landed
+};
+
+// Does `p` (512 bytes) hold what `e` says?
+bool holds(const SectorShadow& e, const uint8_t* p) {
+  uint64_t want = e.written ? e.key + uint64_t{e.index} * kSectorWords * kWordStep : 0;
+  const uint64_t step = e.written ? kWordStep : 0;
+  uint64_t diff = 0;
+  for (uint32_t j = 0; j < kSectorWords; ++j, want += step) {
+    uint64_t got;
+    std::memcpy(&got, p + 8 * j, 8);
+    diff |= got ^ want;
+  }
+  return diff == 0;
+}
 
 struct Slot {
   bool busy = false;
@@ -43,6 +70,7 @@ struct Slot {
   w7::BlkRequest req{};
   std::vector<w7::BlkSgElement> sg;
   std::vector<uint8_t> data;  // a write's bytes (the first sector_count * 512)
+  uint64_t key = 0;           // a write's draw (see holds())
 };
 
 class BlkScenario {
@@ -56,8 +84,7 @@ class BlkScenario {
         work_(m_.rng.stream("workload")),
         disk_seed_(m_.rng.stream("disk").next()),
         stack_(disk_seed_, o.mutant),
-        shadow_(kSectors * 512, 0),
-        known_(kSectors, true) {
+        shadow_(kSectors) {
     m_.attach_device(stack_.device, contract::kBlk, o.mutant);
     for (auto& s : slots_) {
       s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
@@ -120,8 +147,7 @@ class BlkScenario {
     const std::vector<uint8_t>& disk = read_disk();
     if (disk.empty()) throw SafetyFailure("reading the RAM disk back failed");
     for (uint64_t s = 0; s < kSectors; ++s) {
-      if (known_[s] && !std::equal(disk.begin() + s * 512, disk.begin() + (s + 1) * 512,
-                                   shadow_.begin() + s * 512)) {
+      if (shadow_[s].known && !holds(shadow_[s], disk.data() + s * 512)) {
         return finish(Outcome::kSafety, "disk sector " + std::to_string(s) +
                                             " differs from the shadow after the final flush");
       }
@@ -214,16 +240,14 @@ class BlkScenario {
       at += len;
     }
     if (slot->req.op == w7::BlkOp::kWrite) {
-      // One draw per write; word w is draw + w * odd: all words of a write
-      // differ, another write's match only by a 2^-64 chance (a sector
-      // written to the wrong place or left stale shows), and the fill is
-      // one add per word.
+      // All words of a write differ, another write's match only by a
+      // 2^-64 chance (a sector written to the wrong place or left stale
+      // shows), and the fill is one add per word.
       const uint64_t key = work_.next();
+      slot->key = key;
       uint8_t* const out = slot->data.data();  // hoisted: the stores may alias slot
-      for (uint32_t i = 0, w = 0; i < bytes; i += 8, ++w) {  // bytes is a multiple of 512
-        const uint64_t v = key + w * 0x9E3779B97F4A7C15ull;
-        std::memcpy(out + i, &v, 8);
-      }
+      uint64_t v = key;
+      for (uint32_t i = 0; i < bytes; i += 8, v += kWordStep) std::memcpy(out + i, &v, 8);
     }
     // A read's buffers get poison: the read must overwrite every byte.
     const uint8_t* const src = slot->req.op == w7::BlkOp::kWrite ? slot->data.data() : poison_.data();
@@ -285,28 +309,40 @@ class BlkScenario {
       m_.count_payload(uint64_t{r.sector_count} * 512);
     }
     if (r.op == w7::BlkOp::kWrite) {
+      const bool ok = result == w7::BlkResult::kSuccess;
       for (uint32_t i = 0; i < r.sector_count; ++i) {
-        known_[r.sector + i] = result == w7::BlkResult::kSuccess;
-      }
-      if (result == w7::BlkResult::kSuccess) {
-        std::copy_n(slot.data.begin(), r.sector_count * 512, shadow_.begin() + r.sector * 512);
+        SectorShadow& e = shadow_[r.sector + i];
+        e.known = ok;
+        if (ok) e = SectorShadow{slot.key, i, true, true};
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
-      // The buffers held poison before the read. Compared where they lie
-      // (each piece is one contiguous guest range), sector by sector.
-      uint64_t at = r.sector * 512;  // shadow offset of the next byte
-      for (const auto& e : slot.sg) {
-        const uint8_t* got = m_.memory.translate(e.addr, e.len);
-        if (got == nullptr) throw SafetyFailure("a read buffer left guest RAM");
-        for (uint32_t done = 0; done < e.len;) {
-          const uint64_t s = at / 512;
-          const uint32_t n = std::min<uint32_t>(e.len - done, static_cast<uint32_t>(512 - at % 512));
-          if (known_[s] && std::memcmp(got + done, shadow_.data() + at, n) != 0) {
-            return m_.safety("read " + std::to_string(slot.serial) +
-                             " returned wrong data for sector " + std::to_string(s));
+      // The buffers held poison before the read. Each sector is checked
+      // where it landed, or gathered first when it straddles two pieces.
+      size_t piece = 0;
+      uint32_t within = 0;  // bytes of the piece already checked
+      for (uint32_t i = 0; i < r.sector_count; ++i) {
+        const uint8_t* got = scratch_.data();
+        for (uint32_t done = 0; done < 512;) {
+          const w7::BlkSgElement& e = slot.sg[piece];
+          const uint32_t n = std::min<uint32_t>(e.len - within, 512 - done);
+          const uint8_t* host = m_.memory.translate(e.addr + within, n);
+          if (host == nullptr) throw SafetyFailure("a read buffer left guest RAM");
+          if (n == 512) {
+            got = host;
+          } else {
+            std::memcpy(scratch_.data() + done, host, n);
           }
           done += n;
-          at += n;
+          within += n;
+          if (within == e.len) {
+            ++piece;
+            within = 0;
+          }
+        }
+        const SectorShadow& want = shadow_[r.sector + i];
+        if (want.known && !holds(want, got)) {
+          return m_.safety("read " + std::to_string(slot.serial) +
+                           " returned wrong data for sector " + std::to_string(r.sector + i));
         }
       }
     } else if (r.op == w7::BlkOp::kFlush) {
@@ -348,9 +384,9 @@ class BlkScenario {
   w7::BlkCore core_;
   std::vector<w7::BlkRequest*> pending_;
   std::array<Slot, kSlots> slots_{};
-  std::vector<uint8_t> shadow_;
+  std::vector<SectorShadow> shadow_;  // by sector
   std::vector<uint8_t> poison_ = std::vector<uint8_t>(kMaxSectorsPerRequest * 512, 0xA5);
-  std::vector<bool> known_;
+  std::array<uint8_t, 512> scratch_{};  // a read sector that straddles pieces
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;
   uint64_t in_flight_ = 0;
