@@ -1,8 +1,6 @@
 #include "model/pci/config_space.hpp"
 
-#include <bit>
 #include <cassert>
-#include <cstring>
 
 #include "model/pci/all_ones.hpp"
 
@@ -30,8 +28,6 @@ uint32_t ConfigSpace::read(uint16_t offset, unsigned width) const {
 
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "load() copies little-endian bytes");
-
 // Does [offset, offset + width) touch Command, Header Type or a BAR?
 bool decides_decoding(uint32_t offset, unsigned width) {
   const auto touches = [&](uint32_t lo, uint32_t hi) { return offset < hi && lo < offset + width; };
@@ -56,12 +52,8 @@ void ConfigSpace::write(uint16_t offset, unsigned width, uint32_t value) {
 
 // Device-side accessors work in uint32_t so offset arithmetic cannot wrap a
 // uint16_t back into range; bytes past the end read 0 and are not written.
-uint32_t ConfigSpace::load(uint32_t offset, unsigned width) const {
+uint32_t ConfigSpace::load_clipped(uint32_t offset, unsigned width) const {
   uint32_t value = 0;
-  if (width <= 4 && offset + width <= kSize) {  // the common case: one copy
-    std::memcpy(&value, bytes_.data() + offset, width);
-    return value;
-  }
   for (unsigned i = 0; i < width; ++i) {
     if (offset + i < kSize) value |= uint32_t{bytes_[offset + i]} << (8 * i);
   }

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 
@@ -71,7 +73,17 @@ class ConfigSpace {
   uint64_t decode_epoch() const { return decode_epoch_; }
 
  private:
-  uint32_t load(uint32_t offset, unsigned width) const;
+  // Inline: the transport reads Command on every BAR access and doorbell.
+  uint32_t load(uint32_t offset, unsigned width) const {
+    static_assert(std::endian::native == std::endian::little, "config space is little-endian");
+    if (width <= 4 && offset + width <= kSize) {  // the common case: one copy
+      uint32_t value = 0;
+      std::memcpy(&value, bytes_.data() + offset, width);
+      return value;
+    }
+    return load_clipped(offset, width);
+  }
+  uint32_t load_clipped(uint32_t offset, unsigned width) const;
   void store(uint32_t offset, unsigned width, uint32_t value);
 
   std::array<uint8_t, kSize> bytes_{};
