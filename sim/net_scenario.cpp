@@ -58,14 +58,9 @@ uint64_t pattern_key(uint64_t seq) {
 }
 
 void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
-  const uint64_t key = pattern_key(seq);
+  uint64_t x = pattern_key(seq);
   uint32_t i = kPatternOffset;
-  uint64_t w = 0;
-  for (; length - i >= 8; i += 8, ++w) {  // length >= kPatternOffset
-    const uint64_t x = key + w * kPatternStep;
-    std::memcpy(frame + i, &x, 8);
-  }
-  const uint64_t x = key + w * kPatternStep;
+  for (; length - i >= 8; i += 8, x += kPatternStep) std::memcpy(frame + i, &x, 8);  // length >= kPatternOffset
   std::memcpy(frame + i, &x, length - i);
 }
 
