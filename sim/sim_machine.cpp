@@ -1,5 +1,7 @@
 #include "sim/sim_machine.hpp"
 
+#include <xxhash.h>
+
 #include <nlohmann/json.hpp>
 
 #include "sim/trace_channels.hpp"
@@ -53,6 +55,11 @@ void SimMachine::attach_device(transport::VirtioDevice& device, const contract::
   // As firmware would before the driver starts (not part of a recording:
   // the replayer grants the same from the configuration).
   if (msix_messages_ != 0) os->grant_msix_messages(msix_messages_);
+}
+
+void Hash::add_bytes(const uint8_t* p, size_t n) {
+  add(XXH3_64bits(p, n));
+  add(n);
 }
 
 void SimMachine::note(Label what, uint64_t value) {

@@ -20,16 +20,13 @@
 // so two runs of a seed can be compared by one number.
 #pragma once
 
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 
 #include "drivers/host/testing/core_machine.hpp"
 #include "model/sim/event_queue.hpp"
@@ -52,35 +49,16 @@ struct SafetyFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Incremental hash in the style of FNV-1a, one step per 64-bit word:
-// stable across compilers and runs.
+// Incremental hash in the style of FNV-1a, one step per 64-bit value (not
+// per byte): stable across compilers and runs. add_bytes() folds in a
+// buffer's XXH3-64 and its length.
 class Hash {
  public:
-  // One FNV step per 64-bit value (not per byte): same result everywhere.
   void add(uint64_t v) { h_ = (h_ ^ v) * 0x100000001b3ull; }
-  void add(std::string_view s) {
-    add_bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  }
-  // Little-endian 64-bit words, the last one zero-padded, then the length.
-  void add_bytes(const uint8_t* p, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) add(word(p + i, 8));
-    if (i < n) add(word(p + i, n - i));
-    add(n);
-  }
+  void add_bytes(const uint8_t* p, size_t n);
   uint64_t value() const { return h_; }
 
  private:
-  static uint64_t word(const uint8_t* p, size_t n) {
-    static_assert(std::endian::native == std::endian::little, "words are read little-endian");
-    uint64_t w = 0;
-    if (n == 8) {
-      std::memcpy(&w, p, 8);
-      return w;
-    }
-    for (size_t b = n; b-- > 0;) w = (w << 8) | p[b];
-    return w;
-  }
   uint64_t h_ = 0xcbf29ce484222325ull;
 };
 
