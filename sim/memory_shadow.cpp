@@ -98,6 +98,66 @@ size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end
   return i;
 }
 
+// Bit t: byte t of a and b differ, for the 64 bytes at a and b.
+uint64_t diff64(const uint8_t* a, const uint8_t* b) {
+#if defined(__SSE2__)
+  const auto eq = [&](size_t k) {
+    return static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + k)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + k))))));
+  };
+  return ~(eq(0) | eq(16) << 16 | eq(32) << 32 | eq(48) << 48);
+#else
+  uint64_t d = 0;
+  for (size_t t = 0; t < 64; ++t) d |= static_cast<uint64_t>(a[t] != b[t]) << t;
+  return d;
+#endif
+}
+
+// The same for n < 64 bytes; bits from n on are 0.
+uint64_t diff_short(const uint8_t* a, const uint8_t* b, size_t n) {
+  uint64_t d = 0;
+  size_t t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const uint64_t x = load64(a + t) ^ load64(b + t);
+    if (x == 0) continue;
+    for (size_t k = 0; k < 8; ++k) d |= static_cast<uint64_t>((x >> (8 * k) & 0xff) != 0) << (t + k);
+  }
+  for (; t < n; ++t) d |= static_cast<uint64_t>(a[t] != b[t]) << t;
+  return d;
+}
+
+// Where the run of changed bytes that starts at i (a byte that differs)
+// ends: just after its last differing byte before kGap equal bytes in a
+// row, or before `end` (the bytes from `end` on count as equal). That is
+// the first p > i where kGap equal bytes start, with the bytes past `end`
+// taken as equal. Looks at 64 bytes at a time: a 64-bit mask of the bytes
+// that differ, and in it the starts of kGap set bits of its complement.
+// `avail`: how far a and b may be read (end <= avail).
+size_t run_end(const uint8_t* a, const uint8_t* b, size_t i, size_t end, size_t avail) {
+  static_assert(kGap == 16, "the window test below finds 16 equal bytes");
+  size_t q = i + 1;  // no window starts in (i, q)
+  while (q < end) {
+    const size_t n = end - q;
+    const bool tail = n <= 64;  // the mask reaches `end`: what follows counts as equal
+    uint64_t d = (n >= 64 || avail - q >= 64) ? diff64(a + q, b + q) : diff_short(a + q, b + q, n);
+    if (n < 64) d &= (uint64_t{1} << n) - 1;
+    // 16 equal bytes in a row hold 8 aligned ones (relative to q): a window
+    // starting at or before 56 needs a zero byte in d.
+    if (!tail && !has_zero_byte(d)) {
+      q += 57;
+      continue;
+    }
+    uint64_t w = ~d;  // bit p: 2^s equal bytes start at q + p, after each step
+    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | (tail ? ~(~uint64_t{0} >> s) : 0);
+    if (!tail) w &= (uint64_t{1} << 49) - 1;  // windows that lie inside the 64 bytes
+    if (w != 0) return q + static_cast<size_t>(std::countr_zero(w));
+    if (tail) return end;
+    q += 49;
+  }
+  return end;
+}
+
 }  // namespace
 
 void MemoryShadow::Unmap::operator()(uint8_t* p) const { munmap(p, size); }
@@ -109,53 +169,7 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
   if (i == end) return;
   c.stale[lo / kBlock] = 1;
   while (i < end) {
-    // The run: from i to just after the last differing byte before 16
-    // equal bytes in a row (or the range's end). Whole words that differ
-    // in every byte, or in none, are stepped over at once.
-    size_t j = i;
-    size_t same = 0;
-    size_t k = i;
-    while (k < end && same < kGap) {
-#if defined(__SSE2__)
-      if (k + 16 <= end) {  // 16 bytes all changed or all equal at once
-        const unsigned eq = static_cast<unsigned>(_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(live + k)),
-                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(copy + k)))));
-        if (eq == 0) {
-          same = 0;
-          k += 16;
-          j = k;
-          continue;
-        }
-        if (eq == 0xffff) {
-          same += 16;
-          k += 16;
-          continue;
-        }
-      }
-#endif
-      if (k + 8 <= end) {
-        const uint64_t x = load64(live + k) ^ load64(copy + k);
-        if (x == 0) {
-          same += 8;
-          k += 8;
-          continue;
-        }
-        if (!has_zero_byte(x)) {
-          same = 0;
-          k += 8;
-          j = k;
-          continue;
-        }
-      }
-      if (live[k] != copy[k]) {
-        j = k + 1;
-        same = 0;
-      } else {
-        ++same;
-      }
-      ++k;
-    }
+    const size_t j = run_end(live, copy, i, end, c.size);
     std::memcpy(copy + i, live + i, j - i);
     change(c.base + i, std::span<const uint8_t>(live + i, j - i));
     i = first_difference(live, copy, j, end);
