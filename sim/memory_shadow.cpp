@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <sys/mman.h>
@@ -57,15 +58,78 @@ bool all_zero(const uint8_t* p, size_t n) {
   return true;
 }
 
-// Most of a run's RAM stays zero: those blocks share one hash, and telling
-// a zero block is far cheaper than hashing it.
-uint64_t hash_of_block(const uint8_t* p, size_t n) {
-  static const uint64_t zero_block = [] {
+uint64_t zero_block_hash() {
+  static const uint64_t hash = [] {
     static const uint8_t zeros[MemoryShadow::kBlock] = {};
     return block_hash(zeros, MemoryShadow::kBlock);
   }();
-  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block;
+  return hash;
+}
+
+// Most of a run's RAM stays zero: those blocks share one hash, and telling
+// a zero block is far cheaper than hashing it.
+uint64_t hash_of_block(const uint8_t* p, size_t n) {
+  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block_hash();
   return block_hash(p, n);
+}
+
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+
+// The state hash's fold of one block hash: fnv1a64 over its 8
+// little-endian bytes.
+uint64_t fold_block(uint64_t h, uint64_t block) {
+  for (int i = 0; i < 8; ++i) h = (h ^ static_cast<uint8_t>(block >> (8 * i))) * kFnvPrime;
+  return h;
+}
+
+// Folding a run of k zero blocks without 8k dependent multiplies. A byte
+// step (h ^ b) * P changes h's low 8 bits by the XOR only, so it equals
+// (h + c) * P with c = ((h & 0xff) ^ b) - (h & 0xff), which depends on
+// h & 0xff alone; and the low 8 bits of the result depend on those of h
+// alone (mod 2^64 arithmetic carries upwards only). So k folds of the same
+// block hash map h to h * P^(8k) + S_k[h & 0xff], and the low byte to
+// L_k[h & 0xff], for tables S_k and L_k of 256 entries. Composition:
+// S_(a+b)[l] = S_a[l] * P^(8b) + S_b[L_a[l]], L_(a+b)[l] = L_b[L_a[l]].
+// The tables for k = 2^j are built once; a run of k blocks takes one
+// step per set bit of k. Exact: the same value the 8k byte steps give.
+struct ZeroRunFold {
+  static constexpr int kLevels = 64;
+  uint64_t power[kLevels];        // P^(8 * 2^j)
+  uint64_t add[kLevels][256];     // S_(2^j)
+  uint8_t low[kLevels][256];      // L_(2^j)
+
+  explicit ZeroRunFold(uint64_t block) {
+    uint64_t p8 = 1;
+    for (int i = 0; i < 8; ++i) p8 *= kFnvPrime;
+    power[0] = p8;
+    for (unsigned l = 0; l < 256; ++l) {
+      const uint64_t h = fold_block(l, block);  // any h with low byte l would do
+      add[0][l] = h - l * p8;
+      low[0][l] = static_cast<uint8_t>(h);
+    }
+    for (int j = 1; j < kLevels; ++j) {
+      power[j] = power[j - 1] * power[j - 1];
+      for (unsigned l = 0; l < 256; ++l) {
+        const uint8_t mid = low[j - 1][l];
+        add[j][l] = add[j - 1][l] * power[j - 1] + add[j - 1][mid];
+        low[j][l] = low[j - 1][mid];
+      }
+    }
+  }
+
+  uint64_t apply(uint64_t h, uint64_t k) const {
+    for (int j = 0; k != 0; ++j, k >>= 1) {
+      if ((k & 1) != 0) h = h * power[j] + add[j][h & 0xff];
+    }
+    return h;
+  }
+};
+
+// Folds k blocks whose hash is the zero block's.
+uint64_t fold_zero_blocks(uint64_t h, uint64_t k) {
+  if (k < 2) return k == 0 ? h : fold_block(h, zero_block_hash());
+  static const auto table = std::make_unique<const ZeroRunFold>(zero_block_hash());
+  return table->apply(h, k);
 }
 
 // sync(): a run of changed bytes ends after this many equal ones.
@@ -97,6 +161,7 @@ size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end
   while (i < end && a[i] == b[i]) ++i;
   return i;
 }
+
 
 // Bit t: byte t of a and b differ, for the 64 bytes at a and b.
 uint64_t diff64(const uint8_t* a, const uint8_t* b) {
@@ -167,7 +232,7 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
   uint8_t* copy = c.bytes.get();
   size_t i = first_difference(live, copy, lo, end);
   if (i == end) return;
-  c.stale[lo / kBlock] = 1;
+  mark_stale(c, lo / kBlock);
   while (i < end) {
     const size_t j = run_end(live, copy, i, end, c.size);
     std::memcpy(copy + i, live + i, j - i);
@@ -242,7 +307,7 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
       const uint64_t hi = std::min(w.gpa + w.len, c.base + c.size);
       if (lo >= hi) continue;
       std::memcpy(c.bytes.get() + (lo - c.base), memory_.translate(lo, hi - lo), hi - lo);
-      for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
+      for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) mark_stale(c, b);
     }
   }
 }
@@ -269,12 +334,15 @@ void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<con
     const uint64_t hi = std::min(end, c.base + c.size);
     if (lo >= hi) continue;
     std::memcpy(c.bytes.get() + (lo - c.base), bytes.data() + (lo - gpa), hi - lo);
-    for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
+    for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) mark_stale(c, b);
   }
 }
 
 uint64_t MemoryShadow::hash() {
+  if (!changed_) return hash_;
+  const uint64_t zero = zero_block_hash();
   uint64_t h = traces::kFnvOffset;
+  uint64_t zeros = 0;  // zero blocks not folded yet
   for (Copy& c : copies_) {
     for (size_t b = 0; b < c.stale.size(); ++b) {
       if (c.stale[b] != 0) {
@@ -283,13 +351,20 @@ uint64_t MemoryShadow::hash() {
         c.block_hash[b] = hash_of_block(c.bytes.get() + at, n);
         c.stale[b] = 0;
       }
-      // fnv1a64 over the block hash's 8 little-endian bytes, inline.
-      for (int i = 0; i < 8; ++i) {
-        h = (h ^ static_cast<uint8_t>(c.block_hash[b] >> (8 * i))) * 0x100000001b3ull;
+      // Only the value is folded: any block whose hash is the zero
+      // block's folds as a zero block.
+      if (c.block_hash[b] == zero) {
+        ++zeros;
+        continue;
       }
+      h = fold_zero_blocks(h, zeros);
+      zeros = 0;
+      h = fold_block(h, c.block_hash[b]);
     }
   }
-  return h;
+  hash_ = fold_zero_blocks(h, zeros);
+  changed_ = false;
+  return hash_;
 }
 
 }  // namespace aerov::sim

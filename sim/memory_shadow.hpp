@@ -46,7 +46,9 @@ class MemoryShadow {
   // The state hash (equal to memory right after a sync()): FNV-1a 64 over
   // the blocks' hashes as little-endian u64s, in address order; a block's
   // hash is FNV-1a 64 over its little-endian 64-bit words. Only blocks
-  // changed since the last call are hashed again.
+  // changed since the last call are hashed again; nothing changed, nothing
+  // is. A run of all-zero blocks is folded in a few steps, not 8 per block
+  // (see ZeroRunFold in the .cpp).
   uint64_t hash();
   const std::vector<Range>& ranges() const { return ranges_; }
 
@@ -62,6 +64,10 @@ class MemoryShadow {
     std::vector<uint64_t> block_hash;
     std::vector<uint8_t> stale;  // block_hash needs recomputing
   };
+  void mark_stale(Copy& c, size_t block) {
+    c.stale[block] = 1;
+    changed_ = true;
+  }
   // Syncs [lo, hi) of one block of `c` (offsets from c.base).
   void sync_range(Copy& c, const uint8_t* live, size_t lo, size_t hi, const Change& change);
 
@@ -69,6 +75,8 @@ class MemoryShadow {
   std::vector<Range> ranges_;
   std::vector<Copy> copies_;
   std::vector<Range> pieces_;  // sync_spans' scratch: [lo, hi) offsets in one copy
+  uint64_t hash_ = 0;     // the last hash()
+  bool changed_ = true;   // some block is stale since then
 };
 
 }  // namespace aerov::sim
