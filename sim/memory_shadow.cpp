@@ -320,10 +320,11 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
   }
 }
 
-void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes) {
+void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes,
+                         uint8_t* host) {
   // Through the host pointer, so the dirty log keeps naming only what the
   // device wrote: memory and copy agree here.
-  if (uint8_t* p = memory.translate(gpa, bytes.size()); p != nullptr) {
+  if (uint8_t* p = host != nullptr ? host : memory.translate(gpa, bytes.size()); p != nullptr) {
     std::memcpy(p, bytes.data(), bytes.size());
   } else {
     memory.write(gpa, bytes.data(), bytes.size());

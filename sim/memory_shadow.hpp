@@ -42,7 +42,9 @@ class MemoryShadow {
   void sync_spans(std::span<const Span> spans, const Change& change);
   // Writes `bytes` to guest memory and to the copy (a replayed mem_write),
   // bypassing guest memory's dirty log where the range is in one region.
-  void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes);
+  // `host`: memory.translate(gpa, bytes.size()) when the caller has it.
+  void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes,
+             uint8_t* host = nullptr);
   // The state hash (equal to memory right after a sync()): FNV-1a 64 over
   // the blocks' hashes as little-endian u64s, in address order; a block's
   // hash is FNV-1a 64 over its little-endian 64-bit words. Only blocks

@@ -353,12 +353,17 @@ class Replayer {
                       static_cast<uint8_t>(e.u(3)), static_cast<uint32_t>(e.u(4)));
         device_changes();
         return true;
-      case EventKind::kMemWrite:
-        if (machine_.memory.check(e.u(0), e.data(1).size()) != model::MemError::kOk) {
+      case EventKind::kMemWrite: {
+        // In one RAM region (the usual case) the translation is the check.
+        const uint64_t gpa = e.u(0);
+        const std::span<const uint8_t> bytes = e.data(1);
+        uint8_t* host = machine_.memory.translate(gpa, bytes.size());
+        if (host == nullptr && machine_.memory.check(gpa, bytes.size()) != model::MemError::kOk) {
           return diverge(i, &e, nullptr, "mem_write outside guest RAM");
         }
-        shadow_->apply(machine_.memory, e.u(0), e.data(1));
+        shadow_->apply(machine_.memory, gpa, bytes, host);
         return true;
+      }
       case EventKind::kDoorbell:
         gate_->passthrough = true;
         machine_.function->process_queue(static_cast<uint16_t>(e.u(1)));
