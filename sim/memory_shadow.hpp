@@ -77,6 +77,7 @@ class MemoryShadow {
   std::vector<Range> ranges_;
   std::vector<Copy> copies_;
   std::vector<Range> pieces_;  // sync_spans' scratch: [lo, hi) offsets in one copy
+  std::vector<std::pair<const uint8_t*, uint64_t*>> pending_;  // hash()'s scratch: block, its hash
   uint64_t hash_ = 0;     // the last hash()
   bool changed_ = true;   // some block is stale since then
 };
