@@ -115,12 +115,13 @@ struct EventView {
   EventKind event_kind() const { return static_cast<EventKind>(kind); }
   // Checked accessors: std::out_of_range, as Event's, for a missing field or
   // one of the other sort.
-  // Inline: the replay reads a few fields of every event.
-  uint64_t u(size_t field) const {
+  // Always inline: the replay reads a few fields of every event (and gcc
+  // left them out of line in its big event switch).
+  [[gnu::always_inline]] uint64_t u(size_t field) const {
     if (field >= fields.size() || !is_integer(fields[field].type)) not_a("an integer", field);
     return fields[field].value;
   }
-  std::span<const uint8_t> data(size_t field) const {
+  [[gnu::always_inline]] std::span<const uint8_t> data(size_t field) const {
     if (field >= fields.size() || is_integer(fields[field].type)) not_a("bytes", field);
     return bytes(field);
   }
