@@ -247,6 +247,27 @@ void MemoryShadow::Unmap::operator()(uint8_t* p) const { munmap(p, size); }
 void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t end,
                               const Change& change) {
   uint8_t* copy = c.bytes.get();
+  if (end - lo <= 64 && c.size - lo >= 64) {
+    // A short range (ring entries, small buffers): one 64-byte compare
+    // gives every run. Bit t of d: byte lo + t differs (bytes from `end`
+    // on count as equal); bit p of w: 16 equal bytes start at lo + p.
+    const size_t n = end - lo;
+    uint64_t d = diff64(live + lo, copy + lo);
+    if (n < 64) d &= (uint64_t{1} << n) - 1;
+    if (d == 0) return;
+    mark_stale(c, lo / kBlock);
+    uint64_t w = ~d;
+    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | ~(~uint64_t{0} >> s);
+    while (d != 0) {
+      const unsigned i = static_cast<unsigned>(std::countr_zero(d));
+      const uint64_t later = i < 63 ? w & (~uint64_t{0} << (i + 1)) : 0;
+      const unsigned j = later != 0 ? static_cast<unsigned>(std::countr_zero(later)) : 64;
+      std::memcpy(copy + lo + i, live + lo + i, j - i);
+      change(c.base + lo + i, std::span<const uint8_t>(live + lo + i, j - i));
+      d = j < 64 ? d & (~uint64_t{0} << j) : 0;
+    }
+    return;
+  }
   size_t i = first_difference(live, copy, lo, end);
   if (i == end) return;
   mark_stale(c, lo / kBlock);
@@ -272,6 +293,7 @@ void MemoryShadow::sync(const Change& change) {
 // sync() too), so the runs come out exactly as sync() makes them.
 void MemoryShadow::sync_spans(std::span<const Span> spans, const Change& change) {
   for (Copy& c : copies_) {
+    if (c.size == 0) continue;
     pieces_.clear();
     for (const Span& s : spans) {
       const uint64_t lo = std::max(s.gpa, c.base);
@@ -283,7 +305,7 @@ void MemoryShadow::sync_spans(std::span<const Span> spans, const Change& change)
       }
     }
     if (pieces_.empty()) continue;
-    std::sort(pieces_.begin(), pieces_.end());
+    if (pieces_.size() > 1) std::sort(pieces_.begin(), pieces_.end());
     const uint8_t* live = memory_.translate(c.base, c.size);
     Range run = pieces_.front();
     for (size_t p = 1; p < pieces_.size(); ++p) {
