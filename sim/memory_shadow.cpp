@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <stdexcept>
+#include <utility>
 #include <sys/mman.h>
 
 #if defined(__SSE2__)
@@ -335,9 +336,14 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
     const size_t mapped = std::max<uint64_t>(size, 1);
     void* bytes = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (bytes == MAP_FAILED) throw std::bad_alloc();
+    const size_t words = (blocks + 63) / 64;
     Copy c{gpa, size, {static_cast<uint8_t*>(bytes), Unmap{mapped}},
-           std::vector<uint64_t>(blocks, hash_of_block(zeros, kBlock)), std::vector<uint8_t>(blocks, 0)};
-    if (size % kBlock != 0) c.block_hash.back() = block_hash(zeros, size % kBlock);
+           std::vector<uint64_t>(blocks, hash_of_block(zeros, kBlock)), std::vector<uint64_t>(words, 0),
+           std::vector<uint64_t>(words, 0)};
+    if (size % kBlock != 0) {
+      c.block_hash.back() = block_hash(zeros, size % kBlock);
+      if (c.block_hash.back() != zero_block_hash()) c.nonzero.back() |= uint64_t{1} << ((blocks - 1) % 64);
+    }
     copies_.push_back(std::move(c));
   }
   for (const Span& w : written) {
@@ -355,7 +361,7 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
     : MemoryShadow(memory, std::move(ranges), {}) {
   for (Copy& c : copies_) {
     std::memcpy(c.bytes.get(), memory_.translate(c.base, c.size), c.size);
-    std::fill(c.stale.begin(), c.stale.end(), 1);
+    for (size_t b = 0; b < c.block_hash.size(); ++b) mark_stale(c, b);
   }
 }
 
@@ -380,47 +386,58 @@ void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<con
 
 uint64_t MemoryShadow::hash() {
   if (!changed_) return hash_;
+  const uint64_t zero = zero_block_hash();
+  const auto set_hash = [zero](Copy& c, size_t b, uint64_t value) {
+    c.block_hash[b] = value;
+    const uint64_t bit = uint64_t{1} << (b % 64);
+    c.nonzero[b / 64] = value != zero ? c.nonzero[b / 64] | bit : c.nonzero[b / 64] & ~bit;
+  };
   // Changed blocks first: the whole ones that are not zero are hashed four
   // at a time, four independent multiply chains instead of one.
   pending_.clear();
-  for (Copy& c : copies_) {
-    for (size_t b = 0; b < c.stale.size(); ++b) {
-      if (c.stale[b] == 0) continue;
-      c.stale[b] = 0;
-      const size_t at = b * kBlock;
-      const size_t n = std::min<size_t>(kBlock, c.size - at);
-      if (n == kBlock && !all_zero(c.bytes.get() + at, n)) {
-        pending_.emplace_back(c.bytes.get() + at, &c.block_hash[b]);
-      } else {
-        c.block_hash[b] = hash_of_block(c.bytes.get() + at, n);
+  for (size_t ci = 0; ci < copies_.size(); ++ci) {
+    Copy& c = copies_[ci];
+    for (size_t w = 0; w < c.stale.size(); ++w) {
+      for (uint64_t bits = std::exchange(c.stale[w], 0); bits != 0; bits &= bits - 1) {
+        const size_t b = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+        const size_t at = b * kBlock;
+        const size_t n = std::min<size_t>(kBlock, c.size - at);
+        if (n == kBlock && !all_zero(c.bytes.get() + at, n)) {
+          pending_.push_back({c.bytes.get() + at, ci, b});
+        } else {
+          set_hash(c, b, hash_of_block(c.bytes.get() + at, n));
+        }
       }
     }
   }
   size_t k = 0;
   for (; k + 4 <= pending_.size(); k += 4) {
-    const uint8_t* p[4] = {pending_[k].first, pending_[k + 1].first, pending_[k + 2].first,
-                           pending_[k + 3].first};
+    const uint8_t* p[4] = {pending_[k].bytes, pending_[k + 1].bytes, pending_[k + 2].bytes,
+                           pending_[k + 3].bytes};
     uint64_t out[4];
     block_hash_x4(p, out);
-    for (size_t t = 0; t < 4; ++t) *pending_[k + t].second = out[t];
+    for (size_t t = 0; t < 4; ++t) set_hash(copies_[pending_[k + t].copy], pending_[k + t].block, out[t]);
   }
-  for (; k < pending_.size(); ++k) *pending_[k].second = block_hash(pending_[k].first, kBlock);
+  for (; k < pending_.size(); ++k) {
+    set_hash(copies_[pending_[k].copy], pending_[k].block, block_hash(pending_[k].bytes, kBlock));
+  }
 
-  const uint64_t zero = zero_block_hash();
+  // The fold, visiting only blocks whose hash is not the zero block's
+  // (only the value is folded, so any block with that hash folds as a
+  // zero block); the runs between them are folded by fold_zero_blocks.
   uint64_t h = traces::kFnvOffset;
   uint64_t zeros = 0;  // zero blocks not folded yet
   for (const Copy& c : copies_) {
-    for (const uint64_t bh : c.block_hash) {
-      // Only the value is folded: any block whose hash is the zero
-      // block's folds as a zero block.
-      if (bh == zero) {
-        ++zeros;
-        continue;
+    size_t next = 0;  // first block not counted yet
+    for (size_t w = 0; w < c.nonzero.size(); ++w) {
+      for (uint64_t bits = c.nonzero[w]; bits != 0; bits &= bits - 1) {
+        const size_t b = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+        h = fold_block(fold_zero_blocks(h, zeros + (b - next)), c.block_hash[b]);
+        zeros = 0;
+        next = b + 1;
       }
-      h = fold_zero_blocks(h, zeros);
-      zeros = 0;
-      h = fold_block(h, bh);
     }
+    zeros += c.block_hash.size() - next;
   }
   hash_ = fold_zero_blocks(h, zeros);
   changed_ = false;

@@ -64,10 +64,14 @@ class MemoryShadow {
     uint64_t size;
     std::unique_ptr<uint8_t, Unmap> bytes;  // fresh mmap: untouched pages cost nothing
     std::vector<uint64_t> block_hash;
-    std::vector<uint8_t> stale;  // block_hash needs recomputing
+    // Bit sets over the blocks (bit b of word b / 64): block_hash needs
+    // recomputing; block_hash is not the zero block's. hash() visits only
+    // their set bits.
+    std::vector<uint64_t> stale;
+    std::vector<uint64_t> nonzero;
   };
   void mark_stale(Copy& c, size_t block) {
-    c.stale[block] = 1;
+    c.stale[block / 64] |= uint64_t{1} << (block % 64);
     changed_ = true;
   }
   // Syncs [lo, hi) of one block of `c` (offsets from c.base).
@@ -77,7 +81,12 @@ class MemoryShadow {
   std::vector<Range> ranges_;
   std::vector<Copy> copies_;
   std::vector<Range> pieces_;  // sync_spans' scratch: [lo, hi) offsets in one copy
-  std::vector<std::pair<const uint8_t*, uint64_t*>> pending_;  // hash()'s scratch: block, its hash
+  struct Pending {
+    const uint8_t* bytes;
+    size_t copy;
+    size_t block;
+  };
+  std::vector<Pending> pending_;  // hash()'s scratch: changed blocks to hash
   uint64_t hash_ = 0;     // the last hash()
   bool changed_ = true;   // some block is stale since then
 };
