@@ -264,7 +264,7 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
       const uint64_t later = i < 63 ? w & (~uint64_t{0} << (i + 1)) : 0;
       const unsigned j = later != 0 ? static_cast<unsigned>(std::countr_zero(later)) : 64;
       std::memcpy(copy + lo + i, live + lo + i, j - i);
-      change(c.base + lo + i, std::span<const uint8_t>(live + lo + i, j - i));
+      change(c.base + lo + i, std::span<const uint8_t>(copy + lo + i, j - i));
       d = j < 64 ? d & (~uint64_t{0} << j) : 0;
     }
     return;
@@ -275,7 +275,7 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
   while (i < end) {
     const size_t j = run_end(live, copy, i, end, c.size);
     std::memcpy(copy + i, live + i, j - i);
-    change(c.base + i, std::span<const uint8_t>(live + i, j - i));
+    change(c.base + i, std::span<const uint8_t>(copy + i, j - i));
     i = first_difference(live, copy, j, end);
   }
 }

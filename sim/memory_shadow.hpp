@@ -34,7 +34,8 @@ class MemoryShadow {
   // Calls `change` for every run of bytes that differ from the copy, in
   // address order, and takes them into the copy. A run never crosses a
   // block edge, and it ends after 16 equal bytes, so random data (where
-  // bytes match by chance) still makes few, long runs.
+  // bytes match by chance) still makes few, long runs. `bytes` views the
+  // copy: valid, and unchanged, until the next sync, sync_spans or apply.
   void sync(const Change& change);
   // The same, looking only at the bytes in `spans` (the memory's dirty
   // log, any order, overlaps allowed). Equal to sync() when nothing outside
