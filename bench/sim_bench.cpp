@@ -14,9 +14,9 @@
 // EventQueue, the floor under every simulated event. Baseline_TraceRead:
 // parsing the net recording (verified, end-record hash included) into the
 // flat EventList without replaying it, the floor under replay; its
-// bytes_per_event counter says how much the byte-serial FNV-1a record hash
-// has to chew per event. compare.py prints each case's events/s and the
-// baseline's.
+// bytes_per_event counter says how many bytes per event reading copies and
+// the end record's file hash (XXH3-64 in format v2, file_hash.hpp) covers.
+// compare.py prints each case's events/s and the baseline's.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <stdexcept>
+#include <utility>
 #include <sys/mman.h>
 
 #if defined(__SSE2__)
@@ -44,6 +46,23 @@ uint64_t block_hash(const uint8_t* p, size_t n) {
   return h;
 }
 
+// block_hash of four whole blocks at once: the same values, but four
+// independent chains keep the multiplier busy (one chain waits on each
+// multiply's latency).
+void block_hash_x4(const uint8_t* const p[4], uint64_t out[4]) {
+  uint64_t h0 = traces::kFnvOffset, h1 = h0, h2 = h0, h3 = h0;
+  for (size_t i = 0; i < MemoryShadow::kBlock; i += 8) {
+    h0 = (h0 ^ load64(p[0] + i)) * 0x100000001b3ull;
+    h1 = (h1 ^ load64(p[1] + i)) * 0x100000001b3ull;
+    h2 = (h2 ^ load64(p[2] + i)) * 0x100000001b3ull;
+    h3 = (h3 ^ load64(p[3] + i)) * 0x100000001b3ull;
+  }
+  out[0] = h0;
+  out[1] = h1;
+  out[2] = h2;
+  out[3] = h3;
+}
+
 bool all_zero(const uint8_t* p, size_t n) {
   size_t i = 0;
   for (; i + 256 <= n; i += 256) {
@@ -57,15 +76,78 @@ bool all_zero(const uint8_t* p, size_t n) {
   return true;
 }
 
-// Most of a run's RAM stays zero: those blocks share one hash, and telling
-// a zero block is far cheaper than hashing it.
-uint64_t hash_of_block(const uint8_t* p, size_t n) {
-  static const uint64_t zero_block = [] {
+uint64_t zero_block_hash() {
+  static const uint64_t hash = [] {
     static const uint8_t zeros[MemoryShadow::kBlock] = {};
     return block_hash(zeros, MemoryShadow::kBlock);
   }();
-  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block;
+  return hash;
+}
+
+// Most of a run's RAM stays zero: those blocks share one hash, and telling
+// a zero block is far cheaper than hashing it.
+uint64_t hash_of_block(const uint8_t* p, size_t n) {
+  if (n == MemoryShadow::kBlock && all_zero(p, n)) return zero_block_hash();
   return block_hash(p, n);
+}
+
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+
+// The state hash's fold of one block hash: fnv1a64 over its 8
+// little-endian bytes.
+uint64_t fold_block(uint64_t h, uint64_t block) {
+  for (int i = 0; i < 8; ++i) h = (h ^ static_cast<uint8_t>(block >> (8 * i))) * kFnvPrime;
+  return h;
+}
+
+// Folding a run of k zero blocks without 8k dependent multiplies. A byte
+// step (h ^ b) * P changes h's low 8 bits by the XOR only, so it equals
+// (h + c) * P with c = ((h & 0xff) ^ b) - (h & 0xff), which depends on
+// h & 0xff alone; and the low 8 bits of the result depend on those of h
+// alone (mod 2^64 arithmetic carries upwards only). So k folds of the same
+// block hash map h to h * P^(8k) + S_k[h & 0xff], and the low byte to
+// L_k[h & 0xff], for tables S_k and L_k of 256 entries. Composition:
+// S_(a+b)[l] = S_a[l] * P^(8b) + S_b[L_a[l]], L_(a+b)[l] = L_b[L_a[l]].
+// The tables for k = 2^j are built once; a run of k blocks takes one
+// step per set bit of k. Exact: the same value the 8k byte steps give.
+struct ZeroRunFold {
+  static constexpr int kLevels = 64;
+  uint64_t power[kLevels];        // P^(8 * 2^j)
+  uint64_t add[kLevels][256];     // S_(2^j)
+  uint8_t low[kLevels][256];      // L_(2^j)
+
+  explicit ZeroRunFold(uint64_t block) {
+    uint64_t p8 = 1;
+    for (int i = 0; i < 8; ++i) p8 *= kFnvPrime;
+    power[0] = p8;
+    for (unsigned l = 0; l < 256; ++l) {
+      const uint64_t h = fold_block(l, block);  // any h with low byte l would do
+      add[0][l] = h - l * p8;
+      low[0][l] = static_cast<uint8_t>(h);
+    }
+    for (int j = 1; j < kLevels; ++j) {
+      power[j] = power[j - 1] * power[j - 1];
+      for (unsigned l = 0; l < 256; ++l) {
+        const uint8_t mid = low[j - 1][l];
+        add[j][l] = add[j - 1][l] * power[j - 1] + add[j - 1][mid];
+        low[j][l] = low[j - 1][mid];
+      }
+    }
+  }
+
+  uint64_t apply(uint64_t h, uint64_t k) const {
+    for (int j = 0; k != 0; ++j, k >>= 1) {
+      if ((k & 1) != 0) h = h * power[j] + add[j][h & 0xff];
+    }
+    return h;
+  }
+};
+
+// Folds k blocks whose hash is the zero block's.
+uint64_t fold_zero_blocks(uint64_t h, uint64_t k) {
+  if (k < 2) return k == 0 ? h : fold_block(h, zero_block_hash());
+  static const auto table = std::make_unique<const ZeroRunFold>(zero_block_hash());
+  return table->apply(h, k);
 }
 
 // sync(): a run of changed bytes ends after this many equal ones.
@@ -98,6 +180,67 @@ size_t first_difference(const uint8_t* a, const uint8_t* b, size_t i, size_t end
   return i;
 }
 
+
+// Bit t: byte t of a and b differ, for the 64 bytes at a and b.
+uint64_t diff64(const uint8_t* a, const uint8_t* b) {
+#if defined(__SSE2__)
+  const auto eq = [&](size_t k) {
+    return static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + k)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + k))))));
+  };
+  return ~(eq(0) | eq(16) << 16 | eq(32) << 32 | eq(48) << 48);
+#else
+  uint64_t d = 0;
+  for (size_t t = 0; t < 64; ++t) d |= static_cast<uint64_t>(a[t] != b[t]) << t;
+  return d;
+#endif
+}
+
+// The same for n < 64 bytes; bits from n on are 0.
+uint64_t diff_short(const uint8_t* a, const uint8_t* b, size_t n) {
+  uint64_t d = 0;
+  size_t t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const uint64_t x = load64(a + t) ^ load64(b + t);
+    if (x == 0) continue;
+    for (size_t k = 0; k < 8; ++k) d |= static_cast<uint64_t>((x >> (8 * k) & 0xff) != 0) << (t + k);
+  }
+  for (; t < n; ++t) d |= static_cast<uint64_t>(a[t] != b[t]) << t;
+  return d;
+}
+
+// Where the run of changed bytes that starts at i (a byte that differs)
+// ends: just after its last differing byte before kGap equal bytes in a
+// row, or before `end` (the bytes from `end` on count as equal). That is
+// the first p > i where kGap equal bytes start, with the bytes past `end`
+// taken as equal. Looks at 64 bytes at a time: a 64-bit mask of the bytes
+// that differ, and in it the starts of kGap set bits of its complement.
+// `avail`: how far a and b may be read (end <= avail).
+size_t run_end(const uint8_t* a, const uint8_t* b, size_t i, size_t end, size_t avail) {
+  static_assert(kGap == 16, "the window test below finds 16 equal bytes");
+  size_t q = i + 1;  // no window starts in (i, q)
+  while (q < end) {
+    const size_t n = end - q;
+    const bool tail = n <= 64;  // the mask reaches `end`: what follows counts as equal
+    uint64_t d = (n >= 64 || avail - q >= 64) ? diff64(a + q, b + q) : diff_short(a + q, b + q, n);
+    if (n < 64) d &= (uint64_t{1} << n) - 1;
+    // 16 equal bytes in a row hold 8 aligned ones (relative to q): a window
+    // starting at or before 56 needs a zero byte in d.
+    if (!tail && !has_zero_byte(d)) {
+      q += 57;
+      continue;
+    }
+    uint64_t w = ~d;  // bit p: 2^s equal bytes start at q + p, after each step
+    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | (tail ? ~(~uint64_t{0} >> s) : 0);
+    if (!tail) w &= (uint64_t{1} << 49) - 1;  // windows that lie inside the 64 bytes
+    if (w != 0) return q + static_cast<size_t>(std::countr_zero(w));
+    if (tail) return end;
+    q += 49;
+  }
+  return end;
+}
+
 }  // namespace
 
 void MemoryShadow::Unmap::operator()(uint8_t* p) const { munmap(p, size); }
@@ -105,59 +248,34 @@ void MemoryShadow::Unmap::operator()(uint8_t* p) const { munmap(p, size); }
 void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t end,
                               const Change& change) {
   uint8_t* copy = c.bytes.get();
+  if (end - lo <= 64 && c.size - lo >= 64) {
+    // A short range (ring entries, small buffers): one 64-byte compare
+    // gives every run. Bit t of d: byte lo + t differs (bytes from `end`
+    // on count as equal); bit p of w: 16 equal bytes start at lo + p.
+    const size_t n = end - lo;
+    uint64_t d = diff64(live + lo, copy + lo);
+    if (n < 64) d &= (uint64_t{1} << n) - 1;
+    if (d == 0) return;
+    mark_stale(c, lo / kBlock);
+    uint64_t w = ~d;
+    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | ~(~uint64_t{0} >> s);
+    while (d != 0) {
+      const unsigned i = static_cast<unsigned>(std::countr_zero(d));
+      const uint64_t later = i < 63 ? w & (~uint64_t{0} << (i + 1)) : 0;
+      const unsigned j = later != 0 ? static_cast<unsigned>(std::countr_zero(later)) : 64;
+      std::memcpy(copy + lo + i, live + lo + i, j - i);
+      change(c.base + lo + i, std::span<const uint8_t>(copy + lo + i, j - i));
+      d = j < 64 ? d & (~uint64_t{0} << j) : 0;
+    }
+    return;
+  }
   size_t i = first_difference(live, copy, lo, end);
   if (i == end) return;
-  c.stale[lo / kBlock] = 1;
+  mark_stale(c, lo / kBlock);
   while (i < end) {
-    // The run: from i to just after the last differing byte before 16
-    // equal bytes in a row (or the range's end). Whole words that differ
-    // in every byte, or in none, are stepped over at once.
-    size_t j = i;
-    size_t same = 0;
-    size_t k = i;
-    while (k < end && same < kGap) {
-#if defined(__SSE2__)
-      if (k + 16 <= end) {  // 16 bytes all changed or all equal at once
-        const unsigned eq = static_cast<unsigned>(_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(live + k)),
-                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(copy + k)))));
-        if (eq == 0) {
-          same = 0;
-          k += 16;
-          j = k;
-          continue;
-        }
-        if (eq == 0xffff) {
-          same += 16;
-          k += 16;
-          continue;
-        }
-      }
-#endif
-      if (k + 8 <= end) {
-        const uint64_t x = load64(live + k) ^ load64(copy + k);
-        if (x == 0) {
-          same += 8;
-          k += 8;
-          continue;
-        }
-        if (!has_zero_byte(x)) {
-          same = 0;
-          k += 8;
-          j = k;
-          continue;
-        }
-      }
-      if (live[k] != copy[k]) {
-        j = k + 1;
-        same = 0;
-      } else {
-        ++same;
-      }
-      ++k;
-    }
+    const size_t j = run_end(live, copy, i, end, c.size);
     std::memcpy(copy + i, live + i, j - i);
-    change(c.base + i, std::span<const uint8_t>(live + i, j - i));
+    change(c.base + i, std::span<const uint8_t>(copy + i, j - i));
     i = first_difference(live, copy, j, end);
   }
 }
@@ -176,6 +294,7 @@ void MemoryShadow::sync(const Change& change) {
 // sync() too), so the runs come out exactly as sync() makes them.
 void MemoryShadow::sync_spans(std::span<const Span> spans, const Change& change) {
   for (Copy& c : copies_) {
+    if (c.size == 0) continue;
     pieces_.clear();
     for (const Span& s : spans) {
       const uint64_t lo = std::max(s.gpa, c.base);
@@ -187,7 +306,7 @@ void MemoryShadow::sync_spans(std::span<const Span> spans, const Change& change)
       }
     }
     if (pieces_.empty()) continue;
-    std::sort(pieces_.begin(), pieces_.end());
+    if (pieces_.size() > 1) std::sort(pieces_.begin(), pieces_.end());
     const uint8_t* live = memory_.translate(c.base, c.size);
     Range run = pieces_.front();
     for (size_t p = 1; p < pieces_.size(); ++p) {
@@ -217,9 +336,14 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
     const size_t mapped = std::max<uint64_t>(size, 1);
     void* bytes = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (bytes == MAP_FAILED) throw std::bad_alloc();
+    const size_t words = (blocks + 63) / 64;
     Copy c{gpa, size, {static_cast<uint8_t*>(bytes), Unmap{mapped}},
-           std::vector<uint64_t>(blocks, hash_of_block(zeros, kBlock)), std::vector<uint8_t>(blocks, 0)};
-    if (size % kBlock != 0) c.block_hash.back() = block_hash(zeros, size % kBlock);
+           std::vector<uint64_t>(blocks, hash_of_block(zeros, kBlock)), std::vector<uint64_t>(words, 0),
+           std::vector<uint64_t>(words, 0)};
+    if (size % kBlock != 0) {
+      c.block_hash.back() = block_hash(zeros, size % kBlock);
+      if (c.block_hash.back() != zero_block_hash()) c.nonzero.back() |= uint64_t{1} << ((blocks - 1) % 64);
+    }
     copies_.push_back(std::move(c));
   }
   for (const Span& w : written) {
@@ -228,7 +352,7 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
       const uint64_t hi = std::min(w.gpa + w.len, c.base + c.size);
       if (lo >= hi) continue;
       std::memcpy(c.bytes.get() + (lo - c.base), memory_.translate(lo, hi - lo), hi - lo);
-      for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
+      for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) mark_stale(c, b);
     }
   }
 }
@@ -237,14 +361,15 @@ MemoryShadow::MemoryShadow(const model::GuestMemory& memory, std::vector<Range> 
     : MemoryShadow(memory, std::move(ranges), {}) {
   for (Copy& c : copies_) {
     std::memcpy(c.bytes.get(), memory_.translate(c.base, c.size), c.size);
-    std::fill(c.stale.begin(), c.stale.end(), 1);
+    for (size_t b = 0; b < c.block_hash.size(); ++b) mark_stale(c, b);
   }
 }
 
-void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes) {
+void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes,
+                         uint8_t* host) {
   // Through the host pointer, so the dirty log keeps naming only what the
   // device wrote: memory and copy agree here.
-  if (uint8_t* p = memory.translate(gpa, bytes.size()); p != nullptr) {
+  if (uint8_t* p = host != nullptr ? host : memory.translate(gpa, bytes.size()); p != nullptr) {
     std::memcpy(p, bytes.data(), bytes.size());
   } else {
     memory.write(gpa, bytes.data(), bytes.size());
@@ -255,27 +380,68 @@ void MemoryShadow::apply(model::GuestMemory& memory, uint64_t gpa, std::span<con
     const uint64_t hi = std::min(end, c.base + c.size);
     if (lo >= hi) continue;
     std::memcpy(c.bytes.get() + (lo - c.base), bytes.data() + (lo - gpa), hi - lo);
-    for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) c.stale[b] = 1;
+    for (uint64_t b = (lo - c.base) / kBlock; b <= (hi - 1 - c.base) / kBlock; ++b) mark_stale(c, b);
   }
 }
 
 uint64_t MemoryShadow::hash() {
-  uint64_t h = traces::kFnvOffset;
-  for (Copy& c : copies_) {
-    for (size_t b = 0; b < c.stale.size(); ++b) {
-      if (c.stale[b] != 0) {
+  if (!changed_) return hash_;
+  const uint64_t zero = zero_block_hash();
+  const auto set_hash = [zero](Copy& c, size_t b, uint64_t value) {
+    c.block_hash[b] = value;
+    const uint64_t bit = uint64_t{1} << (b % 64);
+    c.nonzero[b / 64] = value != zero ? c.nonzero[b / 64] | bit : c.nonzero[b / 64] & ~bit;
+  };
+  // Changed blocks first: the whole ones that are not zero are hashed four
+  // at a time, four independent multiply chains instead of one.
+  pending_.clear();
+  for (size_t ci = 0; ci < copies_.size(); ++ci) {
+    Copy& c = copies_[ci];
+    for (size_t w = 0; w < c.stale.size(); ++w) {
+      for (uint64_t bits = std::exchange(c.stale[w], 0); bits != 0; bits &= bits - 1) {
+        const size_t b = w * 64 + static_cast<size_t>(std::countr_zero(bits));
         const size_t at = b * kBlock;
         const size_t n = std::min<size_t>(kBlock, c.size - at);
-        c.block_hash[b] = hash_of_block(c.bytes.get() + at, n);
-        c.stale[b] = 0;
-      }
-      // fnv1a64 over the block hash's 8 little-endian bytes, inline.
-      for (int i = 0; i < 8; ++i) {
-        h = (h ^ static_cast<uint8_t>(c.block_hash[b] >> (8 * i))) * 0x100000001b3ull;
+        if (n == kBlock && !all_zero(c.bytes.get() + at, n)) {
+          pending_.push_back({c.bytes.get() + at, ci, b});
+        } else {
+          set_hash(c, b, hash_of_block(c.bytes.get() + at, n));
+        }
       }
     }
   }
-  return h;
+  size_t k = 0;
+  for (; k + 4 <= pending_.size(); k += 4) {
+    const uint8_t* p[4] = {pending_[k].bytes, pending_[k + 1].bytes, pending_[k + 2].bytes,
+                           pending_[k + 3].bytes};
+    uint64_t out[4];
+    block_hash_x4(p, out);
+    for (size_t t = 0; t < 4; ++t) set_hash(copies_[pending_[k + t].copy], pending_[k + t].block, out[t]);
+  }
+  for (; k < pending_.size(); ++k) {
+    set_hash(copies_[pending_[k].copy], pending_[k].block, block_hash(pending_[k].bytes, kBlock));
+  }
+
+  // The fold, visiting only blocks whose hash is not the zero block's
+  // (only the value is folded, so any block with that hash folds as a
+  // zero block); the runs between them are folded by fold_zero_blocks.
+  uint64_t h = traces::kFnvOffset;
+  uint64_t zeros = 0;  // zero blocks not folded yet
+  for (const Copy& c : copies_) {
+    size_t next = 0;  // first block not counted yet
+    for (size_t w = 0; w < c.nonzero.size(); ++w) {
+      for (uint64_t bits = c.nonzero[w]; bits != 0; bits &= bits - 1) {
+        const size_t b = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+        h = fold_block(fold_zero_blocks(h, zeros + (b - next)), c.block_hash[b]);
+        zeros = 0;
+        next = b + 1;
+      }
+    }
+    zeros += c.block_hash.size() - next;
+  }
+  hash_ = fold_zero_blocks(h, zeros);
+  changed_ = false;
+  return hash_;
 }
 
 }  // namespace aerov::sim

@@ -34,7 +34,8 @@ class MemoryShadow {
   // Calls `change` for every run of bytes that differ from the copy, in
   // address order, and takes them into the copy. A run never crosses a
   // block edge, and it ends after 16 equal bytes, so random data (where
-  // bytes match by chance) still makes few, long runs.
+  // bytes match by chance) still makes few, long runs. `bytes` views the
+  // copy: valid, and unchanged, until the next sync, sync_spans or apply.
   void sync(const Change& change);
   // The same, looking only at the bytes in `spans` (the memory's dirty
   // log, any order, overlaps allowed). Equal to sync() when nothing outside
@@ -42,11 +43,15 @@ class MemoryShadow {
   void sync_spans(std::span<const Span> spans, const Change& change);
   // Writes `bytes` to guest memory and to the copy (a replayed mem_write),
   // bypassing guest memory's dirty log where the range is in one region.
-  void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes);
+  // `host`: memory.translate(gpa, bytes.size()) when the caller has it.
+  void apply(model::GuestMemory& memory, uint64_t gpa, std::span<const uint8_t> bytes,
+             uint8_t* host = nullptr);
   // The state hash (equal to memory right after a sync()): FNV-1a 64 over
   // the blocks' hashes as little-endian u64s, in address order; a block's
   // hash is FNV-1a 64 over its little-endian 64-bit words. Only blocks
-  // changed since the last call are hashed again.
+  // changed since the last call are hashed again; nothing changed, nothing
+  // is. A run of all-zero blocks is folded in a few steps, not 8 per block
+  // (see ZeroRunFold in the .cpp).
   uint64_t hash();
   const std::vector<Range>& ranges() const { return ranges_; }
 
@@ -60,8 +65,16 @@ class MemoryShadow {
     uint64_t size;
     std::unique_ptr<uint8_t, Unmap> bytes;  // fresh mmap: untouched pages cost nothing
     std::vector<uint64_t> block_hash;
-    std::vector<uint8_t> stale;  // block_hash needs recomputing
+    // Bit sets over the blocks (bit b of word b / 64): block_hash needs
+    // recomputing; block_hash is not the zero block's. hash() visits only
+    // their set bits.
+    std::vector<uint64_t> stale;
+    std::vector<uint64_t> nonzero;
   };
+  void mark_stale(Copy& c, size_t block) {
+    c.stale[block / 64] |= uint64_t{1} << (block % 64);
+    changed_ = true;
+  }
   // Syncs [lo, hi) of one block of `c` (offsets from c.base).
   void sync_range(Copy& c, const uint8_t* live, size_t lo, size_t hi, const Change& change);
 
@@ -69,6 +82,14 @@ class MemoryShadow {
   std::vector<Range> ranges_;
   std::vector<Copy> copies_;
   std::vector<Range> pieces_;  // sync_spans' scratch: [lo, hi) offsets in one copy
+  struct Pending {
+    const uint8_t* bytes;
+    size_t copy;
+    size_t block;
+  };
+  std::vector<Pending> pending_;  // hash()'s scratch: changed blocks to hash
+  uint64_t hash_ = 0;     // the last hash()
+  bool changed_ = true;   // some block is stale since then
 };
 
 }  // namespace aerov::sim

@@ -35,6 +35,7 @@ struct Effect {
   uint32_t length = 0;   // dma_write, host_output: payload bytes
   uint64_t a = 0;        // dma_write gpa, msi address, intx level
   uint64_t b = 0;        // msi data; dma_write, host_output: payload offset
+  const uint8_t* at = nullptr;  // push_in_place: the payload itself
 };
 
 class Effects {
@@ -57,10 +58,22 @@ class Effects {
     }
     items_.push_back(e);
   }
+  // A payload that stays put until the effect is matched, so not copied:
+  // the memory shadow's copy of a dma_write's bytes, which only the next
+  // driver-side event changes, and that waits for every effect to be
+  // matched (or the replay to stop).
+  void push_in_place(Effect e, std::span<const uint8_t> payload) {
+    e.at = payload.data();
+    e.length = static_cast<uint32_t>(payload.size());
+    e.b = 0;
+    items_.push_back(e);
+  }
   void push_msi(uint64_t address, uint32_t data) {
     items_.push_back(Effect{EventKind::kMsi, 0, 0, address, data});
   }
-  std::span<const uint8_t> payload(const Effect& e) const { return {bytes_.data() + e.b, e.length}; }
+  std::span<const uint8_t> payload(const Effect& e) const {
+    return {e.at != nullptr ? e.at : bytes_.data() + e.b, e.length};
+  }
 
   // The recorded event `e` is this effect (device 0, as the replay makes them).
   bool matches(const Effect& g, const EventView& e) const {
@@ -297,6 +310,11 @@ class Replayer {
     };
     machine_.intx.set_sink(
         [this](bool level) { generated_.push(Effect{EventKind::kIntx, 0, 0, level ? 1u : 0u}); });
+    // The bytes a sync reports are the shadow's copy (the copy now equals
+    // memory there): see Effects::push_in_place.
+    on_change_ = [this](uint64_t gpa, std::span<const uint8_t> bytes) {
+      generated_.push_in_place(Effect{EventKind::kDmaWrite, 0, 0, gpa}, bytes);
+    };
     machine_.memory.take_dirty_spans(spans_);
     try {
       shadow_.emplace(machine_.memory, ranges, spans_);  // the machine's RAM starts zero
@@ -353,12 +371,17 @@ class Replayer {
                       static_cast<uint8_t>(e.u(3)), static_cast<uint32_t>(e.u(4)));
         device_changes();
         return true;
-      case EventKind::kMemWrite:
-        if (machine_.memory.check(e.u(0), e.data(1).size()) != model::MemError::kOk) {
+      case EventKind::kMemWrite: {
+        // In one RAM region (the usual case) the translation is the check.
+        const uint64_t gpa = e.u(0);
+        const std::span<const uint8_t> bytes = e.data(1);
+        uint8_t* host = machine_.memory.translate(gpa, bytes.size());
+        if (host == nullptr && machine_.memory.check(gpa, bytes.size()) != model::MemError::kOk) {
           return diverge(i, &e, nullptr, "mem_write outside guest RAM");
         }
-        shadow_->apply(machine_.memory, e.u(0), e.data(1));
+        shadow_->apply(machine_.memory, gpa, bytes, host);
         return true;
+      }
       case EventKind::kDoorbell:
         gate_->passthrough = true;
         machine_.function->process_queue(static_cast<uint16_t>(e.u(1)));
@@ -376,7 +399,7 @@ class Replayer {
         } else if (net_) {
           known = net_->apply(ch, e.data(2));
         } else if (input_) {
-          known = input_->apply(ch, e.data(2));
+          known = inject_input(ch, e.data(2));
         } else if (snd_) {
           known = snd_->apply(ch, e.data(2));
         }
@@ -393,13 +416,24 @@ class Replayer {
     }
   }
 
+  // InputStack::apply, decoding into one buffer kept across batches (a
+  // fresh vector per batch was a third of a host_input's cost).
+  bool inject_input(uint16_t ch, std::span<const uint8_t> bytes) {
+    namespace in = model::devices::input;
+    if (ch != channel::kInputEvents || bytes.size() % in::kEventBytes != 0) return false;
+    input_events_.clear();
+    for (size_t at = 0; at < bytes.size(); at += in::kEventBytes) {
+      input_events_.push_back(in::decode_event(bytes.data() + at));
+    }
+    input_->device.inject(input_events_);  // a refused batch is the device's to count
+    return true;
+  }
+
   // Only bytes the device model wrote (the memory's dirty log) can differ
   // from the shadow: mem_write events go to both.
   void device_changes() {
     machine_.memory.take_dirty_spans(spans_);
-    shadow_->sync_spans(spans_, [this](uint64_t gpa, std::span<const uint8_t> bytes) {
-      generated_.push(Effect{EventKind::kDmaWrite, 0, 0, gpa}, bytes);
-    });
+    if (!spans_.empty()) shadow_->sync_spans(spans_, on_change_);
   }
 
   bool fail(const std::string& message) {
@@ -440,12 +474,14 @@ class Replayer {
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
   std::optional<InputStack> input_;
+  std::vector<model::devices::input::Event> input_events_;  // inject_input's buffer
   std::unique_ptr<CaptureSink> sink_;
   std::optional<SndStack> snd_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
   std::unique_ptr<ReplayGate> gate_;
   std::optional<MemoryShadow> shadow_;
   std::vector<model::GuestMemory::Span> spans_;
+  MemoryShadow::Change on_change_;  // device_changes(): a dma_write effect per run
   Effects generated_;
 };
 

@@ -70,7 +70,6 @@ std::string_view field_type_name(FieldType type) {
   return "?";
 }
 
-bool is_integer(FieldType type) { return type != FieldType::kBytes && type != FieldType::kText; }
 
 const std::vector<KindSpec>& v1_event_table() {
   static const std::vector<KindSpec> table = build_v1_table();
@@ -105,10 +104,6 @@ std::string Event::text(size_t field) const {
 
 namespace {
 
-[[noreturn]] void not_a(const char* what, size_t field) {
-  throw std::out_of_range("trace event field " + std::to_string(field) + " is not " + what);
-}
-
 bool same_fields(const EventView& a, std::span<const FieldValue> b) {
   if (a.fields.size() != b.size()) return false;
   for (size_t i = 0; i < b.size(); ++i) {
@@ -132,14 +127,8 @@ bool same_bytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
 
 }  // namespace
 
-uint64_t EventView::u(size_t field) const {
-  if (field >= fields.size() || !is_integer(fields[field].type)) not_a("an integer", field);
-  return fields[field].value;
-}
-
-std::span<const uint8_t> EventView::data(size_t field) const {
-  if (field >= fields.size() || is_integer(fields[field].type)) not_a("bytes", field);
-  return bytes(field);
+void EventView::not_a(const char* what, size_t field) {
+  throw std::out_of_range("trace event field " + std::to_string(field) + " is not " + what);
 }
 
 std::string_view EventView::text(size_t field) const {
@@ -194,19 +183,6 @@ bool operator==(const EventView& a, const Event& b) {
 
 EventList::EventList(const std::vector<Event>& events) {
   for (const Event& e : events) push_back(e);
-}
-
-EventView EventList::operator[](size_t i) const {
-  const Record& r = records_[i];
-  EventView v;
-  v.kind = r.kind;
-  v.undescribed = r.undescribed;
-  v.time_cycles = r.time_cycles;
-  v.base = arena_.data();
-  v.fields = std::span<const FieldRef>(fields_.data() + r.first_field, r.field_count);
-  v.raw_offset = r.raw_offset;
-  v.raw_length = r.raw_length;
-  return v;
 }
 
 void EventList::push_back(const EventView& e) {

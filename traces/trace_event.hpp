@@ -48,7 +48,7 @@ enum class FieldType : uint8_t {
 
 bool is_valid_field_type(uint8_t raw);
 std::string_view field_type_name(FieldType type);
-bool is_integer(FieldType type);
+inline bool is_integer(FieldType type) { return type != FieldType::kBytes && type != FieldType::kText; }
 
 struct FieldSpec {
   std::string name;
@@ -115,8 +115,16 @@ struct EventView {
   EventKind event_kind() const { return static_cast<EventKind>(kind); }
   // Checked accessors: std::out_of_range, as Event's, for a missing field or
   // one of the other sort.
-  uint64_t u(size_t field) const;
-  std::span<const uint8_t> data(size_t field) const;
+  // Always inline: the replay reads a few fields of every event (and gcc
+  // left them out of line in its big event switch).
+  [[gnu::always_inline]] uint64_t u(size_t field) const {
+    if (field >= fields.size() || !is_integer(fields[field].type)) not_a("an integer", field);
+    return fields[field].value;
+  }
+  [[gnu::always_inline]] std::span<const uint8_t> data(size_t field) const {
+    if (field >= fields.size() || is_integer(fields[field].type)) not_a("bytes", field);
+    return bytes(field);
+  }
   std::string_view text(size_t field) const;
   std::span<const uint8_t> raw() const { return {base + raw_offset, raw_length}; }
   // Unchecked: for a caller that knows the field's type from the table.
@@ -125,6 +133,9 @@ struct EventView {
     return {base + fields[field].value, fields[field].length};
   }
   Event to_event() const;  // an owning copy (writers, tests)
+
+ private:
+  [[noreturn]] static void not_a(const char* what, size_t field);
 };
 
 bool operator==(const EventView& a, const EventView& b);
@@ -190,6 +201,19 @@ class EventList {
   std::vector<Record> records_;
   std::vector<FieldRef> fields_;
 };
+
+inline EventView EventList::operator[](size_t i) const {
+  const Record& r = records_[i];
+  EventView v;
+  v.kind = r.kind;
+  v.undescribed = r.undescribed;
+  v.time_cycles = r.time_cycles;
+  v.base = arena_.data();
+  v.fields = std::span<const FieldRef>(fields_.data() + r.first_field, r.field_count);
+  v.raw_offset = r.raw_offset;
+  v.raw_length = r.raw_length;
+  return v;
+}
 
 bool operator==(const EventList& a, const EventList& b);
 bool operator==(const EventList& a, const std::vector<Event>& b);

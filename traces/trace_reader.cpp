@@ -1,15 +1,25 @@
 #include "traces/trace_reader.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 namespace aerov::traces {
 
 namespace {
 
+// A field's width is 1, 2, 4 or 8: one load each, little-endian.
 uint64_t load_le(const uint8_t* p, size_t n) {
+  static_assert(std::endian::native == std::endian::little, "fields are read little-endian");
+  switch (n) {
+    case 1: return p[0];
+    case 2: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case 4: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+    case 8: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+    default: break;
+  }
   uint64_t v = 0;
   for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
   return v;
@@ -63,9 +73,7 @@ bool TraceReader::fail(TraceErrorKind kind, uint64_t offset, const std::string& 
   return false;
 }
 
-// True when n bytes are available at pos_ before `limit`.
-bool TraceReader::need(size_t n, uint64_t limit, TraceErrorKind kind, const char* what) {
-  if (pos_ <= limit && limit - pos_ >= n) return true;
+bool TraceReader::short_of(size_t n, uint64_t limit, TraceErrorKind kind, const char* what) {
   return fail(kind, pos_,
               std::string(what) + " needs " + std::to_string(n) + " bytes, " +
                   std::to_string(limit > pos_ ? limit - pos_ : 0) + " left");
@@ -343,9 +351,13 @@ TraceReader::Step TraceReader::next(EventView& out) {
   const uint16_t kind = static_cast<uint16_t>(load_le(&bytes_[pos_], 2));
   pos_ += 2;
   uint64_t delta = 0;
-  size_t used = 0;
+  size_t used = 1;
   const uint8_t* base = bytes_.data();
-  switch (get_varint(base + pos_, base + size, &delta, &used)) {
+  // Most deltas fit one byte (always minimal); the rest go the long way.
+  const VarintStatus varint = pos_ < size && base[pos_] < 0x80
+                                  ? (delta = base[pos_], VarintStatus::kOk)
+                                  : get_varint(base + pos_, base + size, &delta, &used);
+  switch (varint) {
     case VarintStatus::kOk: break;
     case VarintStatus::kTruncated:
       fail(TraceErrorKind::kTruncatedRecord, pos_, "the file ends inside a time delta");
@@ -447,8 +459,17 @@ ReadResult read_trace_file(const std::string& path) {
     r.error = TraceError{TraceErrorKind::kIo, 0, "i/o error at byte 0: cannot open " + path};
     return r;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
-                                   std::istreambuf_iterator<char>());
+  // In blocks (a byte-wise istreambuf_iterator copy cost more than
+  // parsing the trace); no seeking, so pipes and odd files read as before.
+  std::vector<uint8_t> bytes;
+  constexpr size_t kChunk = 1 << 20;
+  for (;;) {
+    const size_t at = bytes.size();
+    bytes.resize(at + kChunk);
+    f.read(reinterpret_cast<char*>(bytes.data() + at), static_cast<std::streamsize>(kChunk));
+    bytes.resize(at + static_cast<size_t>(f.gcount()));
+    if (!f) break;
+  }
   if (f.bad()) {
     ReadResult r;
     r.error = TraceError{TraceErrorKind::kIo, bytes.size(),

@@ -79,7 +79,11 @@ class TraceReader {
 
  private:
   bool fail(TraceErrorKind kind, uint64_t offset, const std::string& cause);
-  bool need(size_t n, uint64_t limit, TraceErrorKind kind, const char* what);
+  // True when n bytes are available at pos_ before `limit`; else fails.
+  bool need(size_t n, uint64_t limit, TraceErrorKind kind, const char* what) {
+    return (pos_ <= limit && limit - pos_ >= n) || short_of(n, limit, kind, what);
+  }
+  bool short_of(size_t n, uint64_t limit, TraceErrorKind kind, const char* what);
   bool header_u8(uint64_t limit, uint8_t* v, const char* what);
   bool header_u16(uint64_t limit, uint16_t* v, const char* what);
   bool header_u64(uint64_t limit, uint64_t* v, const char* what);
