@@ -87,11 +87,11 @@ std::vector<uint8_t> InputStack::events_input(std::span<const model::devices::in
 bool InputStack::apply(uint16_t ch, std::span<const uint8_t> bytes) {
   namespace in = model::devices::input;
   if (ch != channel::kInputEvents || bytes.size() % in::kEventBytes != 0) return false;
-  std::vector<in::Event> events;
+  events_.clear();
   for (size_t at = 0; at < bytes.size(); at += in::kEventBytes) {
-    events.push_back(in::decode_event(bytes.data() + at));
+    events_.push_back(in::decode_event(bytes.data() + at));
   }
-  device.inject(events);  // a refused batch is the device's to count, as when recorded
+  device.inject(events_);  // a refused batch is the device's to count, as when recorded
   return true;
 }
 

@@ -67,6 +67,9 @@ struct InputStack {
   bool apply(uint16_t channel, std::span<const uint8_t> bytes);
 
   model::devices::InputDevice device;
+
+ private:
+  std::vector<model::devices::input::Event> events_;  // apply()'s decode buffer, kept across batches
 };
 
 // virtio-snd playing into `sink` (capture silent); time passes only as

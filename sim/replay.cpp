@@ -399,7 +399,7 @@ class Replayer {
         } else if (net_) {
           known = net_->apply(ch, e.data(2));
         } else if (input_) {
-          known = inject_input(ch, e.data(2));
+          known = input_->apply(ch, e.data(2));
         } else if (snd_) {
           known = snd_->apply(ch, e.data(2));
         }
@@ -414,19 +414,6 @@ class Replayer {
       default:
         return true;
     }
-  }
-
-  // InputStack::apply, decoding into one buffer kept across batches (a
-  // fresh vector per batch was a third of a host_input's cost).
-  bool inject_input(uint16_t ch, std::span<const uint8_t> bytes) {
-    namespace in = model::devices::input;
-    if (ch != channel::kInputEvents || bytes.size() % in::kEventBytes != 0) return false;
-    input_events_.clear();
-    for (size_t at = 0; at < bytes.size(); at += in::kEventBytes) {
-      input_events_.push_back(in::decode_event(bytes.data() + at));
-    }
-    input_->device.inject(input_events_);  // a refused batch is the device's to count
-    return true;
   }
 
   // Only bytes the device model wrote (the memory's dirty log) can differ
@@ -474,7 +461,6 @@ class Replayer {
   std::unique_ptr<CapturePeer> peer_;
   std::optional<NetStack> net_;
   std::optional<InputStack> input_;
-  std::vector<model::devices::input::Event> input_events_;  // inject_input's buffer
   std::unique_ptr<CaptureSink> sink_;
   std::optional<SndStack> snd_;
   std::unique_ptr<transport::VirtioDevice> mutant_;
