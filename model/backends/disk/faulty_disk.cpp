@@ -1,6 +1,7 @@
 #include "model/backends/disk/faulty_disk.hpp"
 
 #include <algorithm>
+#include <bit>
 
 #include "model/memory/copy_bytes.hpp"
 
@@ -78,7 +79,7 @@ void FaultyDisk::arm_torn_write(uint32_t persisted_sectors) {
 }
 
 void FaultyDisk::crash() {
-  cache_.clear();
+  drop_cache();
   crashed_ = true;
   torn_armed_ = false;
   for (Pending& p : pending_) p.doomed = true;
@@ -159,14 +160,20 @@ DiskStatus FaultyDisk::do_read(const Pending& p) {
   const DiskStatus s = run_sync(inner_, DiskRequest{0, DiskOp::kRead, p.sector, p.buffers});
   if (s != DiskStatus::kOk) return s;
   // Cached sectors are newer than the inner backend's copy.
-  const uint64_t count = total_bytes(p.buffers) / kSectorSize;
+  const uint64_t end = p.sector + total_bytes(p.buffers) / kSectorSize;
   BufferCursor cursor(p.buffers);
-  uint64_t at = p.sector;
-  for (auto it = cache_.lower_bound(p.sector); it != cache_.end() && it->first - p.sector < count;
-       ++it) {
-    cursor.skip((it->first - at) * kSectorSize);
-    cursor.write(it->second.data(), kSectorSize);
-    at = it->first + 1;
+  uint64_t at = p.sector;  // where the cursor stands
+  for (auto it = cache_.lower_bound(p.sector / kChunkSectors);
+       it != cache_.end() && it->first * kChunkSectors < end; ++it) {
+    const uint64_t base = it->first * kChunkSectors;
+    for (uint64_t m = it->second->present; m != 0; m &= m - 1) {
+      const uint64_t sector = base + static_cast<uint64_t>(std::countr_zero(m));
+      if (sector < p.sector) continue;
+      if (sector >= end) break;
+      cursor.skip((sector - at) * kSectorSize);
+      cursor.write(it->second->bytes.data() + (sector - base) * kSectorSize, kSectorSize);
+      at = sector + 1;
+    }
   }
   return DiskStatus::kOk;
 }
@@ -178,33 +185,45 @@ DiskStatus FaultyDisk::do_write(const Pending& p, uint64_t count) {
     if (keep > 0) {
       std::vector<uint8_t> prefix(keep * kSectorSize);
       BufferCursor(p.buffers).read(prefix.data(), prefix.size());
-      uncache(cache_.lower_bound(p.sector), cache_.lower_bound(p.sector + keep));
       write_sync(inner_, p.sector, prefix);
     }
-    crash();
+    crash();  // drops the cache, older copies of the prefix included
     return DiskStatus::kIoError;
   }
   if (!write_cache_) return run_sync(inner_, DiskRequest{0, DiskOp::kWrite, p.sector, p.buffers});
   BufferCursor cursor(p.buffers);
-  auto at = cache_.lower_bound(p.sector);
-  for (uint64_t s = 0; s < count; ++s, ++at) {
-    at = cache_slot(at, p.sector + s);
-    cursor.read(at->second.data(), kSectorSize);
+  Chunk* c = nullptr;
+  for (uint64_t sector = p.sector; sector < p.sector + count; ++sector) {
+    const uint64_t within = sector % kChunkSectors;
+    if (c == nullptr || within == 0) c = &chunk(sector / kChunkSectors);
+    const uint64_t bit = uint64_t{1} << within;
+    if ((c->present & bit) == 0) {
+      c->present |= bit;
+      ++cached_sectors_;
+    }
+    cursor.read(c->bytes.data() + within * kSectorSize, kSectorSize);
   }
   return DiskStatus::kOk;
 }
 
-FaultyDisk::Cache::iterator FaultyDisk::cache_slot(Cache::iterator hint, uint64_t sector) {
-  if (hint != cache_.end() && hint->first == sector) return hint;
-  if (spare_nodes_.empty()) return cache_.emplace_hint(hint, sector, Sector{});
-  Cache::node_type node = std::move(spare_nodes_.back());
-  spare_nodes_.pop_back();
-  node.key() = sector;
-  return cache_.insert(hint, std::move(node));
+FaultyDisk::Chunk& FaultyDisk::chunk(uint64_t index) {
+  auto [it, made] = cache_.try_emplace(index);
+  if (made) {
+    if (spare_chunks_.empty()) {
+      it->second = std::make_unique<Chunk>();
+    } else {
+      it->second = std::move(spare_chunks_.back());
+      spare_chunks_.pop_back();
+    }
+    it->second->present = 0;
+  }
+  return *it->second;
 }
 
-void FaultyDisk::uncache(Cache::iterator first, Cache::iterator last) {
-  while (first != last) spare_nodes_.push_back(cache_.extract(first++));
+void FaultyDisk::drop_cache() {
+  for (auto& [index, c] : cache_) spare_chunks_.push_back(std::move(c));
+  cache_.clear();
+  cached_sectors_ = 0;
 }
 
 DiskStatus FaultyDisk::do_flush() {
@@ -212,23 +231,21 @@ DiskStatus FaultyDisk::do_flush() {
     ++injected_errors_;
     return DiskStatus::kIoError;
   }
-  // Write back in runs of consecutive sectors, each one write straight from
-  // the cache entries; a run that fails stays cached.
-  std::vector<DiskBuffer> run;
-  auto it = cache_.begin();
-  while (it != cache_.end()) {
-    const auto first = it;
-    run.clear();
-    uint64_t next = it->first;
-    while (it != cache_.end() && it->first == next) {
-      run.push_back(DiskBuffer{it->second.data(), kSectorSize});
-      ++it;
-      ++next;
+  // Write back in runs of consecutive sectors (a run ends at a chunk's
+  // edge too), in sector order; a run that fails stays cached.
+  for (auto it = cache_.begin(); it != cache_.end(); it = cache_.erase(it)) {
+    Chunk& c = *it->second;
+    while (c.present != 0) {
+      const int first = std::countr_zero(c.present);
+      const int n = std::countr_one(c.present >> first);
+      const std::span<const uint8_t> run(c.bytes.data() + first * kSectorSize, n * kSectorSize);
+      if (write_sync(inner_, it->first * kChunkSectors + first, run) != DiskStatus::kOk) {
+        return DiskStatus::kIoError;
+      }
+      c.present &= n == 64 ? 0 : ~(((uint64_t{1} << n) - 1) << first);
+      cached_sectors_ -= static_cast<uint64_t>(n);
     }
-    if (run_sync(inner_, DiskRequest{0, DiskOp::kWrite, first->first, run}) != DiskStatus::kOk) {
-      return DiskStatus::kIoError;
-    }
-    uncache(first, it);
+    spare_chunks_.push_back(std::move(it->second));
   }
   return flush_sync(inner_);
 }

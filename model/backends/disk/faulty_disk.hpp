@@ -34,6 +34,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "model/backends/disk/disk_backend.hpp"
@@ -80,7 +81,7 @@ class FaultyDisk final : public DiskBackend {
   bool crashed() const { return crashed_; }
 
   // ---- observation --------------------------------------------------------
-  uint64_t cached_sectors() const { return cache_.size(); }
+  uint64_t cached_sectors() const { return cached_sectors_; }
   uint64_t executed(DiskOp op) const { return executed_[static_cast<size_t>(op)]; }
   uint64_t injected_errors() const { return injected_errors_; }
 
@@ -92,7 +93,6 @@ class FaultyDisk final : public DiskBackend {
   size_t in_flight() const override { return pending_.size() + ready_.size(); }
 
  private:
-  using Sector = std::array<uint8_t, kSectorSize>;
 
   struct Pending {
     uint64_t tag;
@@ -126,16 +126,23 @@ class FaultyDisk final : public DiskBackend {
   bool torn_armed_ = false;
   uint32_t torn_sectors_ = 0;
   bool crashed_ = false;
-  using Cache = std::map<uint64_t, Sector>;
-  // Erases [first, last) of the cache, keeping the nodes for cache_slot().
-  void uncache(Cache::iterator first, Cache::iterator last);
-  // The cache entry of `sector` (made if absent), found from `hint`, the
-  // first entry not below it: consecutive sectors take amortized constant
-  // time, and a new entry reuses an erased node instead of allocating.
-  Cache::iterator cache_slot(Cache::iterator hint, uint64_t sector);
+  // The write cache holds sectors in chunks of 64 aligned ones, each with a
+  // mask of the sectors it holds, ordered by chunk: a write of a run of
+  // sectors looks up one or two chunks instead of a tree node per sector.
+  // Chunks a flush or crash empties wait in spare_chunks_ for later writes.
+  // (An isolated cached sector costs a whole 32 KiB chunk: this is a disk
+  // for tests and simulations.)
+  static constexpr uint64_t kChunkSectors = 64;
+  struct Chunk {
+    uint64_t present = 0;  // bit i: sector (chunk index * 64 + i) is cached
+    std::array<uint8_t, kChunkSectors * kSectorSize> bytes;
+  };
+  Chunk& chunk(uint64_t index);  // made empty if absent
+  void drop_cache();
 
-  Cache cache_;  // sector -> bytes not yet written back
-  std::vector<Cache::node_type> spare_nodes_;
+  std::map<uint64_t, std::unique_ptr<Chunk>> cache_;  // by sector / 64
+  std::vector<std::unique_ptr<Chunk>> spare_chunks_;
+  uint64_t cached_sectors_ = 0;
   std::vector<Pending> pending_;      // submission order
   std::vector<DiskCompletion> ready_;
   uint64_t executed_[3] = {};
