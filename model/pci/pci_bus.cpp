@@ -6,11 +6,12 @@ PciError PciBus::attach(Bdf bdf, PciFunction* function) {
   if (!bdf.valid()) return PciError::kBadBdf;
   if (function == nullptr) return PciError::kNullFunction;
   if (!functions_.try_emplace(bdf.key(), function).second) return PciError::kOccupied;
+  devices_.set(bdf.key() / Bdf::kFunctionCount);
   return PciError::kOk;
 }
 
 PciFunction* PciBus::find(Bdf bdf) const {
-  if (!bdf.valid()) return nullptr;
+  if (!bdf.valid() || !devices_.test(bdf.key() / Bdf::kFunctionCount)) return nullptr;
   const auto it = functions_.find(bdf.key());
   if (it == functions_.end()) return nullptr;
   if (bdf.function == 0) return it->second;

@@ -20,6 +20,7 @@
 // (ConfigSpace::decode_epoch). Like the rest of the bus, not thread-safe.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -64,6 +65,9 @@ class PciBus {
   void rebuild_windows() const;
 
   std::map<uint16_t, PciFunction*> functions_;  // by Bdf::key(): scan order
+  // Bit (Bdf::key() >> 3) set: that bus:device has a function attached. An
+  // enumerator probes all 8192 of them; most answer from this bit.
+  std::bitset<(1u << 16) / Bdf::kFunctionCount> devices_;
   // Enabled BARs of visible functions in decode order, valid while
   // decode_epoch() equals windows_epoch_.
   mutable std::vector<Window> windows_;
