@@ -13,9 +13,9 @@
 // executed before a reset reissued it). Liveness: with faults off, every
 // request completes; then a FLUSH, and the RAM disk equals the shadow.
 //
-// Write data: word w of a write is key + w * kWordStep, one draw per write.
-// So the shadow keeps per sector only which write's which sector it holds
-// (or zero, never written), and checks regenerate the bytes.
+// Write data: payload words (sim/payload_words.hpp) from one draw per
+// write. So the shadow keeps per sector only which write's which sector it
+// holds (or zero, never written), and checks regenerate the bytes.
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -23,6 +23,7 @@
 
 #include "drivers/windows7/common/blk_core.hpp"
 #include "sim/device_stacks.hpp"
+#include "sim/payload_words.hpp"
 #include "sim/scenarios.hpp"
 #include "sim/sim_machine.hpp"
 #include "sim/trace_channels.hpp"
@@ -38,7 +39,6 @@ constexpr uint64_t kSectors = BlkStack::kSectors;
 constexpr uint32_t kMaxSectorsPerRequest = 64;
 constexpr size_t kSlots = 48;
 constexpr Cycles kLivenessBound = 20'000'000;
-constexpr uint64_t kWordStep = 0x9E3779B97F4A7C15ull;  // odd: a write's words all differ
 constexpr uint32_t kSectorWords = 512 / 8;
 
 // What a sector holds as far as the workload knows.
@@ -51,15 +51,8 @@ struct SectorShadow {
 
 // Does `p` (512 bytes) hold what `e` says?
 bool holds(const SectorShadow& e, const uint8_t* p) {
-  uint64_t want = e.written ? e.key + uint64_t{e.index} * kSectorWords * kWordStep : 0;
-  const uint64_t step = e.written ? kWordStep : 0;
-  uint64_t diff = 0;
-  for (uint32_t j = 0; j < kSectorWords; ++j, want += step) {
-    uint64_t got;
-    std::memcpy(&got, p + 8 * j, 8);
-    diff |= got ^ want;
-  }
-  return diff == 0;
+  if (!e.written) return std::all_of(p, p + 512, [](uint8_t b) { return b == 0; });
+  return words_mismatch(p, 512, e.key + uint64_t{e.index} * kSectorWords * kWordStep) == 512;
 }
 
 struct Slot {
@@ -240,14 +233,8 @@ class BlkScenario {
       at += len;
     }
     if (slot->req.op == w7::BlkOp::kWrite) {
-      // All words of a write differ, another write's match only by a
-      // 2^-64 chance (a sector written to the wrong place or left stale
-      // shows), and the fill is one add per word.
-      const uint64_t key = work_.next();
-      slot->key = key;
-      uint8_t* const out = slot->data.data();  // hoisted: the stores may alias slot
-      uint64_t v = key;
-      for (uint32_t i = 0; i < bytes; i += 8, v += kWordStep) std::memcpy(out + i, &v, 8);
+      slot->key = work_.next();
+      fill_words(slot->data.data(), bytes, slot->key);
     }
     // A read's buffers get poison: the read must overwrite every byte.
     const uint8_t* const src = slot->req.op == w7::BlkOp::kWrite ? slot->data.data() : poison_.data();

@@ -210,6 +210,14 @@ uint64_t diff_short(const uint8_t* a, const uint8_t* b, size_t n) {
   return d;
 }
 
+// Bit p: kGap equal bytes (0 bits of d, a mask of differing bytes) start
+// at byte p; with `open_end` the bytes past the mask's 64 count as equal.
+uint64_t gap_starts(uint64_t d, bool open_end) {
+  uint64_t w = ~d;  // after each step, bit p: 2s equal bytes start at p
+  for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | (open_end ? ~(~uint64_t{0} >> s) : 0);
+  return w;
+}
+
 // Where the run of changed bytes that starts at i (a byte that differs)
 // ends: just after its last differing byte before kGap equal bytes in a
 // row, or before `end` (the bytes from `end` on count as equal). That is
@@ -231,8 +239,7 @@ size_t run_end(const uint8_t* a, const uint8_t* b, size_t i, size_t end, size_t 
       q += 57;
       continue;
     }
-    uint64_t w = ~d;  // bit p: 2^s equal bytes start at q + p, after each step
-    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | (tail ? ~(~uint64_t{0} >> s) : 0);
+    uint64_t w = gap_starts(d, tail);
     if (!tail) w &= (uint64_t{1} << 49) - 1;  // windows that lie inside the 64 bytes
     if (w != 0) return q + static_cast<size_t>(std::countr_zero(w));
     if (tail) return end;
@@ -257,8 +264,7 @@ void MemoryShadow::sync_range(Copy& c, const uint8_t* live, size_t lo, size_t en
     if (n < 64) d &= (uint64_t{1} << n) - 1;
     if (d == 0) return;
     mark_stale(c, lo / kBlock);
-    uint64_t w = ~d;
-    for (unsigned s = 1; s < kGap; s *= 2) w &= (w >> s) | ~(~uint64_t{0} >> s);
+    const uint64_t w = gap_starts(d, true);
     while (d != 0) {
       const unsigned i = static_cast<unsigned>(std::countr_zero(d));
       const uint64_t later = i < 63 ? w & (~uint64_t{0} << (i + 1)) : 0;

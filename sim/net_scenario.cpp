@@ -22,6 +22,7 @@
 
 #include "drivers/windows7/common/net_core.hpp"
 #include "sim/device_stacks.hpp"
+#include "sim/payload_words.hpp"
 #include "sim/scenarios.hpp"
 #include "sim/sim_machine.hpp"
 #include "sim/trace_channels.hpp"
@@ -41,53 +42,13 @@ constexpr uint32_t kPatternOffset = 22;
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr std::array<uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
-// Frame `seq`'s payload from kPatternOffset on: word w (8 bytes,
-// little-endian, the last one cut at `length`) is key(seq) + w * odd, the
-// key a bijective mix of seq. The words of one frame all differ, and match
-// another frame's only by a 2^-64 chance, so a byte moved, lost or taken
-// from another frame shows; and a word costs one add.
-static_assert(std::endian::native == std::endian::little, "pattern words are stored little-endian");
-
-constexpr uint64_t kPatternStep = 0x9E3779B97F4A7C15ull;
-
+// Frame `seq`'s payload from kPatternOffset on: payload words
+// (sim/payload_words.hpp) starting from a bijective mix of seq.
 uint64_t pattern_key(uint64_t seq) {
   uint64_t x = seq + 1;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
-}
-
-void fill_pattern(uint64_t seq, uint8_t* frame, uint32_t length) {
-  uint64_t x = pattern_key(seq);
-  uint32_t i = kPatternOffset;
-  for (; length - i >= 8; i += 8, x += kPatternStep) std::memcpy(frame + i, &x, 8);  // length >= kPatternOffset
-  std::memcpy(frame + i, &x, length - i);
-}
-
-// The first byte from kPatternOffset on where `frame` differs from frame
-// `seq`'s pattern; `length` if none does.
-uint32_t pattern_mismatch(uint64_t seq, const uint8_t* frame, uint32_t length) {
-  const uint64_t key = pattern_key(seq);
-  const uint8_t* const words = frame + kPatternOffset;
-  const uint32_t count = (length - kPatternOffset) / 8;  // whole words
-  const auto diff = [&](uint32_t w) {
-    uint64_t got;
-    std::memcpy(&got, words + 8 * w, 8);
-    return got ^ (key + w * kPatternStep);
-  };
-  uint32_t w = 0;
-  // Four words per branch; the exact byte is looked for only on a mismatch.
-  while (w + 4 <= count && (diff(w) | diff(w + 1) | diff(w + 2) | diff(w + 3)) == 0) w += 4;
-  for (; w < count; ++w) {
-    if (const uint64_t d = diff(w); d != 0) {
-      return kPatternOffset + 8 * w + static_cast<uint32_t>(std::countr_zero(d)) / 8;
-    }
-  }
-  const uint64_t x = key + w * kPatternStep;
-  for (uint32_t i = kPatternOffset + 8 * w, b = 0; i < length; ++i, ++b) {
-    if (frame[i] != static_cast<uint8_t>(x >> (8 * b))) return i;
-  }
-  return length;
 }
 
 struct Slot {
@@ -298,7 +259,7 @@ class NetScenario final : private model::backends::NetBackend {
       frame[12] = kEtherType >> 8;
       frame[13] = kEtherType & 0xFF;
       for (uint32_t i = 0; i < 8; ++i) frame[kSeqOffset + i] = static_cast<uint8_t>(seq >> (8 * i));
-      fill_pattern(seq, frame.data(), length);
+      fill_words(frame.data() + kPatternOffset, length - kPatternOffset, pattern_key(seq));
     }
     // 1..4 fragments, each at a random offset into the slot's buffer space.
     const auto pieces = static_cast<uint32_t>(1 + work_.below(4));
@@ -366,9 +327,10 @@ class NetScenario final : private model::backends::NetBackend {
       return m_.safety("received frame " + std::to_string(seq) + " of length " +
                           std::to_string(length) + " was never sent so");
     }
-    if (const uint32_t bad = pattern_mismatch(seq, frame, length); bad != length) {
+    if (const size_t bad = words_mismatch(frame + kPatternOffset, length - kPatternOffset, pattern_key(seq));
+        bad != length - kPatternOffset) {
       return m_.safety("received frame " + std::to_string(seq) + " corrupted at byte " +
-                          std::to_string(bad));
+                          std::to_string(kPatternOffset + bad));
     }
     if (seen_.size() <= seq) seen_.resize(seq + 1, false);
     if (seen_[seq] && core_.counters().reissued == 0) {
