@@ -40,6 +40,7 @@ constexpr uint32_t kMaxSectorsPerRequest = 64;
 constexpr size_t kSlots = 48;
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr uint32_t kSectorWords = 512 / 8;
+constexpr uint8_t kPoison = 0xA5;  // a read buffer's bytes before the read
 
 // What a sector holds as far as the workload knows.
 struct SectorShadow {
@@ -62,8 +63,7 @@ struct Slot {
   uint64_t buffer = 0;  // guest address of this slot's data area
   w7::BlkRequest req{};
   std::vector<w7::BlkSgElement> sg;
-  std::vector<uint8_t> data;  // a write's bytes (the first sector_count * 512)
-  uint64_t key = 0;           // a write's draw (see holds())
+  uint64_t key = 0;  // a write's draw (see holds())
 };
 
 class BlkScenario {
@@ -81,7 +81,6 @@ class BlkScenario {
     m_.attach_device(stack_.device, contract::kBlk, o.mutant);
     for (auto& s : slots_) {
       s.buffer = m_.alloc_buffer(kMaxSectorsPerRequest * 512 + 4096);
-      s.data.resize(kMaxSectorsPerRequest * 512);  // once: no zero-fill per request
     }
     pending_.assign(kSlots, nullptr);
     m_.on_interrupt = [this] { return core_.interrupt(); };
@@ -232,15 +231,20 @@ class BlkScenario {
       slot->sg.push_back(w7::BlkSgElement{at, len});
       at += len;
     }
-    if (slot->req.op == w7::BlkOp::kWrite) {
-      slot->key = work_.next();
-      fill_words(slot->data.data(), bytes, slot->key);
-    }
-    // A read's buffers get poison: the read must overwrite every byte.
-    const uint8_t* const src = slot->req.op == w7::BlkOp::kWrite ? slot->data.data() : poison_.data();
+    // A write's data goes straight into its pieces; a read's pieces get
+    // poison: the read must overwrite every byte.
+    const bool write = slot->req.op == w7::BlkOp::kWrite;
+    if (write) slot->key = work_.next();
     uint32_t off = 0;
     for (const auto& e : slot->sg) {
-      m_.memory.write(e.addr, src + off, e.len);
+      uint8_t* host = m_.memory.translate(e.addr, e.len);
+      if (host == nullptr) throw SafetyFailure("a request buffer left guest RAM");
+      if (write) {
+        fill_words(host, e.len, slot->key, off);
+      } else {
+        std::memset(host, kPoison, e.len);
+      }
+      m_.memory.note_write(e.addr, e.len);
       off += e.len;
     }
     slot->req.sg = slot->sg.data();
@@ -372,7 +376,6 @@ class BlkScenario {
   std::vector<w7::BlkRequest*> pending_;
   std::array<Slot, kSlots> slots_{};
   std::vector<SectorShadow> shadow_;  // by sector
-  std::vector<uint8_t> poison_ = std::vector<uint8_t>(kMaxSectorsPerRequest * 512, 0xA5);
   std::array<uint8_t, 512> scratch_{};  // a read sector that straddles pieces
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;

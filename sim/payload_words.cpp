@@ -1,5 +1,6 @@
 #include "sim/payload_words.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -7,9 +8,16 @@ namespace aerov::sim {
 
 static_assert(std::endian::native == std::endian::little, "payload words are stored little-endian");
 
-void fill_words(uint8_t* out, size_t n, uint64_t first) {
-  uint64_t x = first;
+void fill_words(uint8_t* out, size_t n, uint64_t first, size_t offset) {
+  uint64_t x = first + offset / 8 * kWordStep;
   size_t i = 0;
+  if (const size_t skip = offset % 8; skip != 0) {  // the rest of a cut word
+    uint8_t word[8];
+    std::memcpy(word, &x, 8);
+    i = std::min(n, 8 - skip);
+    std::memcpy(out, word + skip, i);
+    x += kWordStep;
+  }
   for (; n - i >= 8; i += 8, x += kWordStep) std::memcpy(out + i, &x, 8);
   std::memcpy(out + i, &x, n - i);
 }

@@ -14,7 +14,9 @@ namespace aerov::sim {
 
 inline constexpr uint64_t kWordStep = 0x9E3779B97F4A7C15ull;
 
-void fill_words(uint8_t* out, size_t n, uint64_t first);
+// Writes bytes [offset, offset + n) of the payload starting with word
+// `first` to out: a payload scattered over pieces is filled piece by piece.
+void fill_words(uint8_t* out, size_t n, uint64_t first, size_t offset = 0);
 
 // The index of the first of the n bytes at p that differs from the payload
 // starting with word `first`; n if none does.
