@@ -26,8 +26,9 @@ event.
 
 Simulation cases (aerov_bench_sim) carry `sim_events` or `replay_events`
 and are paired with Baseline_EventQueue (an empty event's schedule + run)
-or Baseline_TraceRead (parsing the trace without replaying it); printed are
-events/s of both and how many times slower the case is than its floor.
+or Baseline_TraceBytes/<scenario> (reading the replayed recording's bytes
+once, the ceiling on its replay); printed are events/s of both and how
+many times slower the case is than its floor.
 
 Both numbers of a pair come from the same machine state. With repetitions
 the median is used, else the single run. Exits 1 when the input has no cases
@@ -139,7 +140,10 @@ def print_events(cases, runs):
         eps = float(b.get("events_per_second", 0.0))
         per = b.get("payload_bytes_per_event", b.get("bytes_per_event"))
         per = f"{float(per):8.0f}" if per is not None else f"{'-':>8}"
-        base_name = "Baseline_EventQueue" if "sim_events" in b else "Baseline_TraceRead"
+        if "sim_events" in b:
+            base_name = "Baseline_EventQueue"
+        else:
+            base_name = "Baseline_TraceBytes/" + name.split("/")[1]
         base = runs.get(base_name)
         if base is None:
             print(f"{name:30} {eps / 1e6:10.3f} {per}   {base_name:24} {'-':>10} {'-':>8}")
@@ -148,6 +152,10 @@ def print_events(cases, runs):
         beps = float(base.get("events_per_second", 0.0))
         ratio = beps / eps if eps > 0 else float("nan")
         print(f"{name:30} {eps / 1e6:10.3f} {per}   {base_name:24} {beps / 1e6:10.3f} {ratio:7.1f}x")
+    read = runs.get("Baseline_TraceRead")
+    if read is not None:
+        print(f"Baseline_TraceRead: {float(read.get('events_per_second', 0.0)) / 1e6:.3f} Mevents/s "
+              f"(parsing the net recording)")
     for size, where in ((16384, "L1/L2"), (4 << 20, "L3")):
         memcpy = runs.get(f"{MEMCPY}/bytes:{size}")
         if memcpy is not None:
