@@ -52,7 +52,8 @@ struct SectorShadow {
 
 // Does `p` (512 bytes) hold what `e` says?
 bool holds(const SectorShadow& e, const uint8_t* p) {
-  if (!e.written) return std::all_of(p, p + 512, [](uint8_t b) { return b == 0; });
+  static constexpr std::array<uint8_t, 512> kZero{};
+  if (!e.written) return std::memcmp(p, kZero.data(), 512) == 0;
   return words_mismatch(p, 512, e.key + uint64_t{e.index} * kSectorWords * kWordStep) == 512;
 }
 
@@ -136,13 +137,16 @@ class BlkScenario {
     if (core_.counters().resets > m_.resets_injected()) {
       return finish(Outcome::kSafety, unexpected_resets(core_.counters().resets, m_.resets_injected()));
     }
-    const std::vector<uint8_t>& disk = read_disk();
-    if (disk.empty()) throw SafetyFailure("reading the RAM disk back failed");
-    for (uint64_t s = 0; s < kSectors; ++s) {
-      if (shadow_[s].known && !holds(shadow_[s], disk.data() + s * 512)) {
-        return finish(Outcome::kSafety, "disk sector " + std::to_string(s) +
-                                            " differs from the shadow after the final flush");
+    uint64_t bad = kSectors;
+    const bool read = for_each_disk_piece([&](uint64_t first, std::span<const uint8_t> bytes) {
+      for (uint64_t s = first; s < first + bytes.size() / 512 && bad == kSectors; ++s) {
+        if (shadow_[s].known && !holds(shadow_[s], bytes.data() + (s - first) * 512)) bad = s;
       }
+    });
+    if (!read) throw SafetyFailure("reading the RAM disk back failed");
+    if (bad != kSectors) {
+      return finish(Outcome::kSafety, "disk sector " + std::to_string(bad) +
+                                          " differs from the shadow after the final flush");
     }
     return finish(Outcome::kPass, "");
   }
@@ -344,21 +348,24 @@ class BlkScenario {
     --in_flight_;
   }
 
-  // The RAM disk's content, read once (empty if it cannot be read): the run
-  // is over when run() compares it and finish() hashes it.
-  const std::vector<uint8_t>& read_disk() {
-    if (!disk_read_) {
-      disk_read_ = true;
-      disk_.resize(kSectors * 512);
-      if (model::backends::read_sync(stack_.ram, 0, disk_) != DiskStatus::kOk) disk_.clear();
+  // Calls fn(first sector, bytes) for the RAM disk's content, a 64 KiB
+  // piece at a time (one buffer, reused: it stays in cache); false if the
+  // disk could not be read.
+  template <typename Fn>
+  bool for_each_disk_piece(Fn&& fn) {
+    constexpr uint64_t kPieceSectors = sizeof(piece_) / 512;
+    for (uint64_t s = 0; s < kSectors; s += kPieceSectors) {
+      const std::span<uint8_t> piece(piece_.data(), std::min(kPieceSectors, kSectors - s) * 512);
+      if (model::backends::read_sync(stack_.ram, s, piece) != DiskStatus::kOk) return false;
+      fn(s, std::span<const uint8_t>(piece));
     }
-    return disk_;
+    return true;
   }
 
   RunResult finish(Outcome o, const std::string& message) {
     Hash state;
-    const std::vector<uint8_t>& disk = read_disk();
-    if (!disk.empty()) state.add_bytes(disk.data(), disk.size());
+    for_each_disk_piece(
+        [&](uint64_t, std::span<const uint8_t> bytes) { state.add_bytes(bytes.data(), bytes.size()); });
     const auto& c = core_.counters();
     for (uint64_t v : {c.submitted, c.completed, c.parts_issued, c.kicks, c.interrupts, c.spurious,
                        c.resets, c.os_resets, c.reissued, c.io_errors}) {
@@ -382,8 +389,7 @@ class BlkScenario {
   uint64_t in_flight_ = 0;
   uint64_t serial_ = 0;
   std::vector<uint32_t> cuts_;  // scratch of submit_one()
-  std::vector<uint8_t> disk_;  // see read_disk()
-  bool disk_read_ = false;
+  std::array<uint8_t, 64 * 1024> piece_;  // for_each_disk_piece()'s buffer
   bool final_flush_ok_ = false;
   bool spike_ = false;
 };
