@@ -18,6 +18,7 @@
 // holds (or zero, never written), and checks regenerate the bytes.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -38,6 +39,8 @@ using model::backends::DiskStatus;
 constexpr uint64_t kSectors = BlkStack::kSectors;
 constexpr uint32_t kMaxSectorsPerRequest = 64;
 constexpr size_t kSlots = 48;
+constexpr uint64_t kAllSlots = (uint64_t{1} << kSlots) - 1;  // a bit per slot
+static_assert(kSlots < 64);
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr uint32_t kSectorWords = 512 / 8;
 constexpr uint8_t kPoison = 0xA5;  // a read buffer's bytes before the read
@@ -58,7 +61,6 @@ bool holds(const SectorShadow& e, const uint8_t* p) {
 }
 
 struct Slot {
-  bool busy = false;
   int completions = 0;
   uint64_t serial = 0;
   uint64_t buffer = 0;  // guest address of this slot's data area
@@ -121,8 +123,8 @@ class BlkScenario {
     disk_input(channel::kDiskErrors, BlkStack::errors_input(0, 0));
     disk_input(channel::kDiskDelay, BlkStack::delay_input(0, 3));
     const Cycles deadline = m_.now() + kLivenessBound;
-    if (!m_.run([this] { return in_flight_ == 0; }, deadline)) {
-      return finish(Outcome::kLiveness, std::to_string(in_flight_) +
+    if (!m_.run([this] { return in_flight() == 0; }, deadline)) {
+      return finish(Outcome::kLiveness, std::to_string(in_flight()) +
                                             " requests outstanding " +
                                             std::to_string(kLivenessBound) +
                                             " cycles after faults stopped");
@@ -130,7 +132,7 @@ class BlkScenario {
     // Everything durable: a final flush, then the disk must equal the shadow.
     Slot* f = submit_flush();
     if (f == nullptr) return finish(Outcome::kSafety, "final flush refused");
-    if (!m_.run([this] { return in_flight_ == 0; }, m_.now() + kLivenessBound)) {
+    if (!m_.run([this] { return in_flight() == 0; }, m_.now() + kLivenessBound)) {
       return finish(Outcome::kLiveness, "final flush never completed");
     }
     if (!final_flush_ok_) return finish(Outcome::kSafety, "final flush failed with faults off");
@@ -186,16 +188,19 @@ class BlkScenario {
     });
   }
 
+  uint64_t bit(const Slot& s) const { return uint64_t{1} << (&s - slots_.data()); }
+  bool busy(const Slot& s) const { return (busy_ & bit(s)) != 0; }
+  uint64_t in_flight() const { return static_cast<uint64_t>(std::popcount(busy_)); }
+
   Slot* free_slot() {
-    for (auto& s : slots_) {
-      if (!s.busy) return &s;
-    }
-    return nullptr;
+    const uint64_t free = ~busy_ & kAllSlots;
+    return free == 0 ? nullptr : &slots_[static_cast<size_t>(std::countr_zero(free))];
   }
 
   bool overlaps(uint64_t sector, uint32_t count) const {
-    for (const auto& s : slots_) {
-      if (s.busy && s.req.op != w7::BlkOp::kFlush && sector < s.req.sector + s.req.sector_count &&
+    for (uint64_t m = busy_; m != 0; m &= m - 1) {
+      const Slot& s = slots_[static_cast<size_t>(std::countr_zero(m))];
+      if (s.req.op != w7::BlkOp::kFlush && sector < s.req.sector + s.req.sector_count &&
           s.req.sector < sector + count) {
         return true;
       }
@@ -267,14 +272,12 @@ class BlkScenario {
 
   bool start(Slot& slot) {
     slot.req.cookie = &slot;
-    slot.busy = true;
+    busy_ |= bit(slot);
     slot.completions = 0;
     slot.serial = serial_++;
-    ++in_flight_;
     const w7::BlkError e = core_.submit(&slot.req);
     if (e == w7::BlkError::kBusy) {  // allowed: the caller retries later
-      slot.busy = false;
-      --in_flight_;
+      busy_ &= ~bit(slot);
       return false;
     }
     if (e != w7::BlkError::kNone) {
@@ -291,7 +294,7 @@ class BlkScenario {
 
   void complete(Slot& slot, w7::BlkResult result) {
     m_.note("request completes", slot.serial);
-    if (!slot.busy || ++slot.completions != 1) {
+    if (!busy(slot) || ++slot.completions != 1) {
       return m_.safety("request " + std::to_string(slot.serial) + " completed twice");
     }
     const bool errors_possible = stack_.disk.injected_errors() != 0;
@@ -344,8 +347,7 @@ class BlkScenario {
       final_flush_ok_ = result == w7::BlkResult::kSuccess;
     }
     ++completed_;
-    slot.busy = false;
-    --in_flight_;
+    busy_ &= ~bit(slot);
   }
 
   // Calls fn(first sector, bytes) for the RAM disk's content, a 64 KiB
@@ -386,7 +388,7 @@ class BlkScenario {
   std::array<uint8_t, 512> scratch_{};  // a read sector that straddles pieces
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;
-  uint64_t in_flight_ = 0;
+  uint64_t busy_ = 0;  // bit i: slots_[i] has a request in flight
   uint64_t serial_ = 0;
   std::vector<uint32_t> cuts_;  // scratch of submit_one()
   std::array<uint8_t, 64 * 1024> piece_;  // for_each_disk_piece()'s buffer
