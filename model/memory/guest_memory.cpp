@@ -61,8 +61,10 @@ MemError GuestMemory::add_region(Region r) {
 const GuestMemory::Region* GuestMemory::find(uint64_t gpa) const {
   // Few regions (RAM below and above the PCI hole, a handful of vhost-user
   // regions): a linear scan beats anything cleverer.
+  // One unsigned compare per region: below r.gpa, gpa - r.gpa wraps to at
+  // least 2^64 - r.gpa, which is above r.size as no region wraps.
   for (const Region& r : regions_) {
-    if (gpa >= r.gpa && gpa - r.gpa < r.size) return &r;
+    if (gpa - r.gpa < r.size) return &r;
   }
   return nullptr;
 }
