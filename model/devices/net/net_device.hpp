@@ -163,13 +163,14 @@ class NetDevice final : public transport::VirtioDevice, public backends::NetPort
     size_t size() const { return size_; }
     const std::vector<uint8_t>& front() const { return slots_[head_]; }
     void pop_front() {
-      head_ = (head_ + 1) % kHostQueueFrames;
-      --size_;
+      // Emptied: start again at slot 0, so a queue that stays short reuses
+      // a few buffers that have grown, instead of growing all 256.
+      head_ = --size_ == 0 ? 0 : (head_ + 1) % kHostQueueFrames;
     }
     void push_back(std::span<const uint8_t> frame) {
       slots_[(head_ + size_++) % kHostQueueFrames].assign(frame.begin(), frame.end());
     }
-    void clear() { size_ = 0; }
+    void clear() { head_ = size_ = 0; }
 
    private:
     std::array<std::vector<uint8_t>, kHostQueueFrames> slots_;
