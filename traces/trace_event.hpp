@@ -204,15 +204,15 @@ class EventList {
 
 inline EventView EventList::operator[](size_t i) const {
   const Record& r = records_[i];
-  EventView v;
-  v.kind = r.kind;
-  v.undescribed = r.undescribed;
-  v.time_cycles = r.time_cycles;
-  v.base = arena_.data();
-  v.fields = std::span<const FieldRef>(fields_.data() + r.first_field, r.field_count);
-  v.raw_offset = r.raw_offset;
-  v.raw_length = r.raw_length;
-  return v;
+  // One aggregate, built in place: assigning the members one by one first
+  // zeroed them all (the replay builds a view per event).
+  return EventView{r.kind,
+                   r.undescribed,
+                   r.time_cycles,
+                   arena_.data(),
+                   std::span<const FieldRef>(fields_.data() + r.first_field, r.field_count),
+                   r.raw_offset,
+                   r.raw_length};
 }
 
 bool operator==(const EventList& a, const EventList& b);

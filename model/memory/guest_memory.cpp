@@ -61,8 +61,10 @@ MemError GuestMemory::add_region(Region r) {
 const GuestMemory::Region* GuestMemory::find(uint64_t gpa) const {
   // Few regions (RAM below and above the PCI hole, a handful of vhost-user
   // regions): a linear scan beats anything cleverer.
+  // One unsigned compare per region: below r.gpa, gpa - r.gpa wraps to at
+  // least 2^64 - r.gpa, which is above r.size as no region wraps.
   for (const Region& r : regions_) {
-    if (gpa >= r.gpa && gpa - r.gpa < r.size) return &r;
+    if (gpa - r.gpa < r.size) return &r;
   }
   return nullptr;
 }
@@ -103,6 +105,12 @@ MemError GuestMemory::check(uint64_t gpa, uint64_t len) const {
 }
 
 MemError GuestMemory::read(uint64_t gpa, void* dst, uint64_t len) const {
+  // In one region (the usual case) one lookup is the whole check.
+  if (const uint8_t* host = translate(gpa, len); host != nullptr) {
+    copy_bytes(static_cast<uint8_t*>(dst), host, len);
+    if (len != 0) note_read(gpa, dst, len);
+    return MemError::kOk;
+  }
   auto* out = static_cast<uint8_t*>(dst);
   const MemError e = for_each_piece(gpa, len, [out](uint8_t* host, uint64_t done, uint64_t n) {
     copy_bytes(out + done, host, n);
@@ -119,6 +127,12 @@ void GuestMemory::note_read_range(uint64_t gpa, uint64_t len) const {
 
 MemError GuestMemory::write(uint64_t gpa, const void* src, uint64_t len) {
   const auto* in = static_cast<const uint8_t*>(src);
+  // In one region (the usual case) one lookup is the whole check.
+  if (uint8_t* host = translate(gpa, len); host != nullptr) {
+    copy_bytes(host, in, len);
+    note_write(gpa, len);
+    return MemError::kOk;
+  }
   const MemError e = for_each_piece(gpa, len, [in](uint8_t* host, uint64_t done, uint64_t n) {
     copy_bytes(host, in + done, n);
   });

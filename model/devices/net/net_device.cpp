@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "aerov/contract/windows_device_contract.hpp"
 
@@ -61,7 +62,7 @@ void NetDevice::reset() {
   // The rings are reset by the transport; a held chain belongs to the old
   // ring generation, and frames queued for the old driver are stale.
   transport_ = nullptr;
-  rx_held_.reset();
+  rx_held_ = false;
   stats_.rx_reset += host_queue_.size();
   host_queue_.clear();
 }
@@ -85,7 +86,7 @@ bool NetDevice::deliver(std::span<const uint8_t> frame) {
     host_queue_.pop_front();
     ++stats_.rx_overflow;
   }
-  host_queue_.emplace_back(frame.begin(), frame.end());
+  host_queue_.push_back(frame);
   if (notify_depth_ == 0 && on_rx_pending) on_rx_pending();
   return true;
 }
@@ -203,20 +204,21 @@ bool NetDevice::serve_rx(transport::DeviceTransport& t) {
         published = true;
         continue;
       }
-      rx_held_ = chain_;
+      std::swap(rx_chain_, chain_);
+      rx_held_ = true;
     }
     const std::vector<uint8_t>& frame = host_queue_.front();
-    if (rx_held_->writable_bytes < header_bytes_ + frame.size()) {
+    if (rx_chain_.writable_bytes < header_bytes_ + frame.size()) {
       ++stats_.rx_too_small;  // NET-7: frame dropped, chain stays posted
       host_queue_.pop_front();
       continue;
     }
     const uint32_t len = static_cast<uint32_t>(header_bytes_ + frame.size());
-    write_frame(*rx_held_, frame, t);
+    write_frame(rx_chain_, frame, t);
     ++stats_.rx_frames;
     stats_.rx_bytes += frame.size();
-    ring.push(rx_held_->head, len);
-    rx_held_.reset();
+    ring.push(rx_chain_.head, len);
+    rx_held_ = false;
     host_queue_.pop_front();
     published = true;
   }

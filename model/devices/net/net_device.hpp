@@ -55,9 +55,7 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -137,7 +135,7 @@ class NetDevice final : public transport::VirtioDevice, public backends::NetPort
   const std::array<uint8_t, 6>& mac() const { return mac_; }
 
   size_t host_queue_frames() const { return host_queue_.size(); }
-  bool holding_rx_chain() const { return rx_held_.has_value(); }
+  bool holding_rx_chain() const { return rx_held_; }
   bool active() const { return transport_ != nullptr; }
   const NetStats& stats() const { return stats_; }
 
@@ -157,8 +155,33 @@ class NetDevice final : public transport::VirtioDevice, public backends::NetPort
   uint32_t header_bytes_;
   transport::DeviceTransport* transport_ = nullptr;
   int notify_depth_ = 0;
-  std::deque<std::vector<uint8_t>> host_queue_;  // at most kHostQueueFrames
-  std::optional<virtqueue::DescChain> rx_held_;  // popped, kept "posted"
+  // Frames waiting for an RX chain, oldest first: a ring whose slots keep
+  // their buffers, so queueing a frame allocates nothing once they have grown.
+  class FrameQueue {
+   public:
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    const std::vector<uint8_t>& front() const { return slots_[head_]; }
+    void pop_front() {
+      // Emptied: start again at slot 0, so a queue that stays short reuses
+      // a few buffers that have grown, instead of growing all 256.
+      head_ = --size_ == 0 ? 0 : (head_ + 1) % kHostQueueFrames;
+    }
+    void push_back(std::span<const uint8_t> frame) {
+      slots_[(head_ + size_++) % kHostQueueFrames].assign(frame.begin(), frame.end());
+    }
+    void clear() { head_ = size_ = 0; }
+
+   private:
+    std::array<std::vector<uint8_t>, kHostQueueFrames> slots_;
+    size_t head_ = 0;
+    size_t size_ = 0;  // at most kHostQueueFrames
+  };
+  FrameQueue host_queue_;
+  // rx_chain_ is popped and kept "posted" while rx_held_. Chains move
+  // between it and chain_ by swap, so their segment storage is reused.
+  bool rx_held_ = false;
+  virtqueue::DescChain rx_chain_;
   virtqueue::DescChain chain_;  // reused by every pop
   std::vector<uint8_t> tx_bytes_;
   std::vector<uint8_t> rx_bytes_;
