@@ -36,6 +36,7 @@ BlkStack::BlkStack(uint64_t sectors) : ram(sectors), disk(ram, disk_options(0)),
 model::backends::DiskBackend& BlkStack::backend_for(Mutant mutant) {
   if (mutant == Mutant::kDiskHidesErrors) return hider.emplace(disk);
   if (mutant == Mutant::kAssumesFifoBackend) return fifo.emplace(disk);
+  if (mutant == Mutant::kReadLeavesAByte) return short_read.emplace(disk);
   return disk;
 }
 

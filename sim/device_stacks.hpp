@@ -23,8 +23,8 @@ namespace aerov::sim {
 struct BlkStack {
   static constexpr uint64_t kSectors = 4096;
 
-  // The disk mutants (kDiskHidesErrors, kAssumesFifoBackend) sit between
-  // disk and device.
+  // The disk mutants (kDiskHidesErrors, kAssumesFifoBackend,
+  // kReadLeavesAByte) sit between disk and device.
   BlkStack(uint64_t disk_seed, Mutant mutant);
   // A zero-filled RAM disk of `sectors` with no fault layer: the disk image
   // a guest run (DeviceRecorder) started from.
@@ -40,6 +40,7 @@ struct BlkStack {
   model::backends::FaultyDisk disk;
   std::optional<ErrorHidingDisk> hider;
   std::optional<FifoAssumingDisk> fifo;
+  std::optional<ShortReadDisk> short_read;
   model::devices::BlkDevice device;
 
  private:

@@ -15,6 +15,7 @@ std::string_view to_string(Mutant m) {
     case Mutant::kCompletionBatchOverflow: return "completion-batch-overflow";
     case Mutant::kPeerRingLeaksOnDrop: return "peer-ring-leaks-on-drop";
     case Mutant::kPeerRingIgnoresOwnership: return "peer-ring-ignores-ownership";
+    case Mutant::kReadLeavesAByte: return "read-leaves-a-byte";
   }
   return "unknown";
 }
@@ -26,7 +27,8 @@ const std::vector<std::string>& mutant_names() {
                                                  "foreign-irq-means-removed", "rx-batch-overflow",
                                                  "completion-batch-overflow",
                                                  "peer-ring-leaks-on-drop",
-                                                 "peer-ring-ignores-ownership"};
+                                                 "peer-ring-ignores-ownership",
+                                                 "read-leaves-a-byte"};
   return names;
 }
 
@@ -35,7 +37,8 @@ bool parse_mutant(std::string_view name, Mutant* out) {
                    Mutant::kAssumesFifoBackend, Mutant::kEmptyKickIsError,
                    Mutant::kKeepsRequestsAcrossReset, Mutant::kForeignIrqMeansRemoved,
                    Mutant::kRxBatchOverflow, Mutant::kCompletionBatchOverflow,
-                   Mutant::kPeerRingLeaksOnDrop, Mutant::kPeerRingIgnoresOwnership}) {
+                   Mutant::kPeerRingLeaksOnDrop, Mutant::kPeerRingIgnoresOwnership,
+                   Mutant::kReadLeavesAByte}) {
     if (to_string(m) == name) {
       *out = m;
       return true;

@@ -60,6 +60,9 @@ enum class Mutant : uint8_t {
   // reuses buffers round robin, assuming a frame goes out before the ring
   // comes round (in order, or nearly so).
   kPeerRingIgnoresOwnership,
+  // No fault kind (blk's read oracle): each read's last byte is left as it
+  // was before the read, as by a device whose DMA stops one byte short.
+  kReadLeavesAByte,
 };
 
 std::string_view to_string(Mutant m);
@@ -118,6 +121,49 @@ class FifoAssumingDisk final : public model::backends::DiskBackend {
  private:
   DiskBackend& inner_;
   std::vector<uint64_t> order_;
+};
+
+// kReadLeavesAByte: when a read completes, the last byte of its buffers
+// gets back the value it had when the read was submitted.
+class ShortReadDisk final : public model::backends::DiskBackend {
+ public:
+  explicit ShortReadDisk(DiskBackend& inner) : inner_(inner) {}
+  uint64_t sector_count() const override { return inner_.sector_count(); }
+  void submit(const model::backends::DiskRequest& r) override {
+    if (r.op == model::backends::DiskOp::kRead && !r.buffers.empty() && r.buffers.back().len != 0) {
+      uint8_t* last = r.buffers.back().data + r.buffers.back().len - 1;
+      kept_.push_back(Kept{r.tag, last, *last});
+    }
+    inner_.submit(r);
+  }
+  size_t poll(std::vector<model::backends::DiskCompletion>& out) override {
+    const size_t before = out.size();
+    const size_t n = inner_.poll(out);
+    for (size_t i = before; i < out.size(); ++i) {
+      for (auto k = kept_.begin(); k != kept_.end(); ++k) {
+        if (k->tag == out[i].tag) {
+          *k->at = k->value;
+          kept_.erase(k);
+          break;
+        }
+      }
+    }
+    return n;
+  }
+  void drain() override {
+    inner_.drain();
+    kept_.clear();
+  }
+  size_t in_flight() const override { return inner_.in_flight(); }
+
+ private:
+  struct Kept {
+    uint64_t tag;
+    uint8_t* at;
+    uint8_t value;
+  };
+  DiskBackend& inner_;
+  std::vector<Kept> kept_;
 };
 
 // The driver's OS glue around a core, as SimMachine plays it: the

@@ -110,6 +110,17 @@ TEST_CASE("mutants: a device that assumes its backend completes in order is caug
   CHECK(s.result.message.find("wrong data") != std::string::npos);
 }
 
+TEST_CASE("mutants: a device whose reads leave their last byte unwritten is caught (read oracle)",
+          "[sim][BLK-5]") {
+  // The scenario poisons only the sectors whose buffer already holds what
+  // the read should return; the stale bytes elsewhere must catch this too.
+  const Sweep s = sweep("blk", Mutant::kReadLeavesAByte, false, 20);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.message.find("wrong data") != std::string::npos);
+}
+
 TEST_CASE("mutants: a device that takes an empty doorbell for a broken ring is caught "
           "(spurious_doorbell)",
           "[sim][NTF-3]") {
