@@ -43,7 +43,7 @@ constexpr uint64_t kAllSlots = (uint64_t{1} << kSlots) - 1;  // a bit per slot
 static_assert(kSlots < 64);
 constexpr Cycles kLivenessBound = 20'000'000;
 constexpr uint32_t kSectorWords = 512 / 8;
-constexpr uint8_t kPoison = 0xA5;  // a read buffer's bytes before the read
+constexpr uint8_t kPoison = 0xA5;  // see submit_one()
 
 // What a sector holds as far as the workload knows.
 struct SectorShadow {
@@ -240,21 +240,31 @@ class BlkScenario {
       slot->sg.push_back(w7::BlkSgElement{at, len});
       at += len;
     }
-    // A write's data goes straight into its pieces; a read's pieces get
-    // poison: the read must overwrite every byte.
-    const bool write = slot->req.op == w7::BlkOp::kWrite;
-    if (write) slot->key = work_.next();
-    uint32_t off = 0;
-    for (const auto& e : slot->sg) {
-      uint8_t* host = m_.memory.translate(e.addr, e.len);
-      if (host == nullptr) throw SafetyFailure("a request buffer left guest RAM");
-      if (write) {
+    if (slot->req.op == w7::BlkOp::kWrite) {
+      // The data goes straight into the pieces.
+      slot->key = work_.next();
+      uint32_t off = 0;
+      for (const auto& e : slot->sg) {
+        uint8_t* host = m_.memory.translate(e.addr, e.len);
+        if (host == nullptr) throw SafetyFailure("a request buffer left guest RAM");
         fill_words(host, e.len, slot->key, off);
-      } else {
-        std::memset(host, kPoison, e.len);
+        m_.memory.note_write(e.addr, e.len);
+        off += e.len;
       }
-      m_.memory.note_write(e.addr, e.len);
-      off += e.len;
+    } else {
+      // The read must overwrite every byte. A sector whose buffer already
+      // holds what the read should return (read again into the same
+      // place, or zeroes for a never-written sector) gets poison; the
+      // others keep their stale bytes, which differ from what is wanted,
+      // so a recording has no mem_write for them.
+      for_each_sector(*slot, [&](uint32_t i, std::span<const Part> parts, const uint8_t* now) {
+        const SectorShadow& want = shadow_[sector + i];
+        if (!want.known || !holds(want, now)) return;
+        for (const Part& p : parts) {
+          std::memset(p.host, kPoison, p.len);
+          m_.memory.note_write(p.gpa, p.len);
+        }
+      });
     }
     slot->req.sg = slot->sg.data();
     slot->req.sg_count = static_cast<uint32_t>(slot->sg.size());
@@ -288,6 +298,50 @@ class BlkScenario {
     return true;
   }
 
+  // Where a request's sector lies in guest memory: one part per
+  // scatter-gather piece it touches (a piece may be a single byte).
+  struct Part {
+    uint64_t gpa;
+    uint8_t* host;
+    uint32_t len;
+  };
+
+  // Calls fn(i, parts, bytes) for each sector i of the slot's request:
+  // the parts that hold it and its 512 bytes, in place when one part
+  // holds them, else gathered into scratch_.
+  template <typename Fn>
+  void for_each_sector(const Slot& slot, Fn&& fn) {
+    std::array<Part, 8> parts;  // a sector spans at most all 8 pieces
+    size_t piece = 0;
+    uint32_t within = 0;  // bytes of the piece already visited
+    for (uint32_t i = 0; i < slot.req.sector_count; ++i) {
+      size_t count = 0;
+      for (uint32_t done = 0; done < 512;) {
+        const w7::BlkSgElement& e = slot.sg[piece];
+        const uint32_t n = std::min<uint32_t>(e.len - within, 512 - done);
+        uint8_t* host = m_.memory.translate(e.addr + within, n);
+        if (host == nullptr) throw SafetyFailure("a request buffer left guest RAM");
+        parts[count++] = Part{e.addr + within, host, n};
+        done += n;
+        within += n;
+        if (within == e.len) {
+          ++piece;
+          within = 0;
+        }
+      }
+      const uint8_t* bytes = parts[0].host;
+      if (count > 1) {
+        uint32_t at = 0;
+        for (size_t k = 0; k < count; ++k) {
+          std::memcpy(scratch_.data() + at, parts[k].host, parts[k].len);
+          at += parts[k].len;
+        }
+        bytes = scratch_.data();
+      }
+      fn(i, std::span<const Part>(parts.data(), count), bytes);
+    }
+  }
+
   static void on_complete(void* context, w7::BlkRequest* request, w7::BlkResult result) {
     static_cast<BlkScenario*>(context)->complete(*static_cast<Slot*>(request->cookie), result);
   }
@@ -314,34 +368,16 @@ class BlkScenario {
         if (ok) e = SectorShadow{slot.key, i, true, true};
       }
     } else if (r.op == w7::BlkOp::kRead && result == w7::BlkResult::kSuccess) {
-      // The buffers held poison before the read. Each sector is checked
-      // where it landed, or gathered first when it straddles two pieces.
-      size_t piece = 0;
-      uint32_t within = 0;  // bytes of the piece already checked
-      for (uint32_t i = 0; i < r.sector_count; ++i) {
-        const uint8_t* got = scratch_.data();
-        for (uint32_t done = 0; done < 512;) {
-          const w7::BlkSgElement& e = slot.sg[piece];
-          const uint32_t n = std::min<uint32_t>(e.len - within, 512 - done);
-          const uint8_t* host = m_.memory.translate(e.addr + within, n);
-          if (host == nullptr) throw SafetyFailure("a read buffer left guest RAM");
-          if (n == 512) {
-            got = host;
-          } else {
-            std::memcpy(scratch_.data() + done, host, n);
-          }
-          done += n;
-          within += n;
-          if (within == e.len) {
-            ++piece;
-            within = 0;
-          }
-        }
+      // Each sector is checked where it landed, or gathered first when it
+      // straddles pieces; before the read, none held what it should read.
+      uint32_t bad = r.sector_count;
+      for_each_sector(slot, [&](uint32_t i, std::span<const Part>, const uint8_t* got) {
         const SectorShadow& want = shadow_[r.sector + i];
-        if (want.known && !holds(want, got)) {
-          return m_.safety("read " + std::to_string(slot.serial) +
-                           " returned wrong data for sector " + std::to_string(r.sector + i));
-        }
+        if (bad == r.sector_count && want.known && !holds(want, got)) bad = i;
+      });
+      if (bad != r.sector_count) {
+        return m_.safety("read " + std::to_string(slot.serial) + " returned wrong data for sector " +
+                         std::to_string(r.sector + bad));
       }
     } else if (r.op == w7::BlkOp::kFlush) {
       final_flush_ok_ = result == w7::BlkResult::kSuccess;
