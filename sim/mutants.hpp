@@ -70,12 +70,25 @@ std::string_view to_string(Mutant m);
 bool parse_mutant(std::string_view name, Mutant* out);
 const std::vector<std::string>& mutant_names();
 
-// kDiskHidesErrors: a backend whose failures read as success.
-class ErrorHidingDisk final : public model::backends::DiskBackend {
+// A disk backend that passes everything to another; the disk mutants
+// below override the part they break.
+class ForwardingDisk : public model::backends::DiskBackend {
  public:
-  explicit ErrorHidingDisk(DiskBackend& inner) : inner_(inner) {}
+  explicit ForwardingDisk(DiskBackend& inner) : inner_(inner) {}
   uint64_t sector_count() const override { return inner_.sector_count(); }
   void submit(const model::backends::DiskRequest& r) override { inner_.submit(r); }
+  size_t poll(std::vector<model::backends::DiskCompletion>& out) override { return inner_.poll(out); }
+  void drain() override { inner_.drain(); }
+  size_t in_flight() const override { return inner_.in_flight(); }
+
+ protected:
+  DiskBackend& inner_;
+};
+
+// kDiskHidesErrors: a backend whose failures read as success.
+class ErrorHidingDisk final : public ForwardingDisk {
+ public:
+  using ForwardingDisk::ForwardingDisk;
   size_t poll(std::vector<model::backends::DiskCompletion>& out) override {
     const size_t before = out.size();
     const size_t n = inner_.poll(out);
@@ -86,19 +99,13 @@ class ErrorHidingDisk final : public model::backends::DiskBackend {
     }
     return n;
   }
-  void drain() override { inner_.drain(); }
-  size_t in_flight() const override { return inner_.in_flight(); }
-
- private:
-  DiskBackend& inner_;
 };
 
 // kAssumesFifoBackend: each completion is reported for the oldest request
 // still outstanding, whatever request actually finished.
-class FifoAssumingDisk final : public model::backends::DiskBackend {
+class FifoAssumingDisk final : public ForwardingDisk {
  public:
-  explicit FifoAssumingDisk(DiskBackend& inner) : inner_(inner) {}
-  uint64_t sector_count() const override { return inner_.sector_count(); }
+  using ForwardingDisk::ForwardingDisk;
   void submit(const model::backends::DiskRequest& r) override {
     order_.push_back(r.tag);
     inner_.submit(r);
@@ -116,19 +123,16 @@ class FifoAssumingDisk final : public model::backends::DiskBackend {
     inner_.drain();
     order_.clear();
   }
-  size_t in_flight() const override { return inner_.in_flight(); }
 
  private:
-  DiskBackend& inner_;
   std::vector<uint64_t> order_;
 };
 
 // kReadLeavesAByte: when a read completes, the last byte of its buffers
 // gets back the value it had when the read was submitted.
-class ShortReadDisk final : public model::backends::DiskBackend {
+class ShortReadDisk final : public ForwardingDisk {
  public:
-  explicit ShortReadDisk(DiskBackend& inner) : inner_(inner) {}
-  uint64_t sector_count() const override { return inner_.sector_count(); }
+  using ForwardingDisk::ForwardingDisk;
   void submit(const model::backends::DiskRequest& r) override {
     if (r.op == model::backends::DiskOp::kRead && !r.buffers.empty() && r.buffers.back().len != 0) {
       uint8_t* last = r.buffers.back().data + r.buffers.back().len - 1;
@@ -154,7 +158,6 @@ class ShortReadDisk final : public model::backends::DiskBackend {
     inner_.drain();
     kept_.clear();
   }
-  size_t in_flight() const override { return inner_.in_flight(); }
 
  private:
   struct Kept {
@@ -162,7 +165,6 @@ class ShortReadDisk final : public model::backends::DiskBackend {
     uint8_t* at;
     uint8_t value;
   };
-  DiskBackend& inner_;
   std::vector<Kept> kept_;
 };
 

@@ -69,6 +69,17 @@ void expect_caught(const Caught& c) {
   CHECK_FALSE(sweep(c.scenario, c.mutant, false, 20).found);
 }
 
+// A mutant that no one fault kind brings out: some seed of the first
+// `seeds` (faults on or off as given) fails as a safety failure whose
+// message has `message`.
+void expect_safety_failure(Mutant mutant, bool faults, uint64_t seeds, const std::string& message) {
+  const Sweep s = sweep("blk", mutant, faults, seeds);
+  REQUIRE(s.found);
+  INFO("seed " << s.failing_seed << ": " << s.result.message);
+  CHECK(s.result.outcome == Outcome::kSafety);
+  CHECK(s.result.message.find(message) != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("mutants: a device that hides backend errors is caught (backend_io_error)",
@@ -103,22 +114,14 @@ TEST_CASE("mutants: a device that assumes its backend completes in order is caug
           "[sim][BLK-5]") {
   // The disk's base latency (0..3 polls) already reorders completions; the
   // latency fault makes it worse. So this one is caught with faults off too.
-  const Sweep s = sweep("blk", Mutant::kAssumesFifoBackend, true, 20);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.message.find("wrong data") != std::string::npos);
+  expect_safety_failure(Mutant::kAssumesFifoBackend, true, 20, "wrong data");
 }
 
 TEST_CASE("mutants: a device whose reads leave their last byte unwritten is caught (read oracle)",
           "[sim][BLK-5]") {
   // The scenario poisons only the sectors whose buffer already holds what
   // the read should return; the stale bytes elsewhere must catch this too.
-  const Sweep s = sweep("blk", Mutant::kReadLeavesAByte, false, 20);
-  REQUIRE(s.found);
-  INFO("seed " << s.failing_seed << ": " << s.result.message);
-  CHECK(s.result.outcome == Outcome::kSafety);
-  CHECK(s.result.message.find("wrong data") != std::string::npos);
+  expect_safety_failure(Mutant::kReadLeavesAByte, false, 20, "wrong data");
 }
 
 TEST_CASE("mutants: a device that takes an empty doorbell for a broken ring is caught "
