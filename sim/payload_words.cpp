@@ -34,6 +34,7 @@ struct FourWords {
 }  // namespace
 
 void fill_words(uint8_t* out, size_t n, uint64_t first, size_t offset) {
+  if (n == 0) return;  // out may be null (an empty vector's data())
   uint64_t x = first + offset / 8 * kWordStep;
   size_t i = 0;
   if (const size_t skip = offset % 8; skip != 0) {  // the rest of a cut word
