@@ -166,13 +166,17 @@ DiskStatus FaultyDisk::do_read(const Pending& p) {
   for (auto it = cache_.lower_bound(p.sector / kChunkSectors);
        it != cache_.end() && it->first * kChunkSectors < end; ++it) {
     const uint64_t base = it->first * kChunkSectors;
-    for (uint64_t m = it->second->present; m != 0; m &= m - 1) {
-      const uint64_t sector = base + static_cast<uint64_t>(std::countr_zero(m));
-      if (sector < p.sector) continue;
-      if (sector >= end) break;
-      cursor.skip((sector - at) * kSectorSize);
-      cursor.write(it->second->bytes.data() + (sector - base) * kSectorSize, kSectorSize);
-      at = sector + 1;
+    // Runs of cached sectors, cut to the request.
+    for (uint64_t m = it->second->present; m != 0;) {
+      const int skip = std::countr_zero(m);
+      const int len = std::countr_one(m >> skip);
+      m = len + skip == 64 ? 0 : m & ~(((uint64_t{1} << len) - 1) << skip);
+      const uint64_t first = std::max(base + static_cast<uint64_t>(skip), p.sector);
+      const uint64_t last = std::min(base + static_cast<uint64_t>(skip + len), end);
+      if (first >= last) continue;
+      cursor.skip((first - at) * kSectorSize);
+      cursor.write(it->second->bytes.data() + (first - base) * kSectorSize, (last - first) * kSectorSize);
+      at = last;
     }
   }
   return DiskStatus::kOk;
@@ -191,17 +195,17 @@ DiskStatus FaultyDisk::do_write(const Pending& p, uint64_t count) {
     return DiskStatus::kIoError;
   }
   if (!write_cache_) return run_sync(inner_, DiskRequest{0, DiskOp::kWrite, p.sector, p.buffers});
+  // A run of sectors inside one chunk is one mask update and one copy.
   BufferCursor cursor(p.buffers);
-  Chunk* c = nullptr;
-  for (uint64_t sector = p.sector; sector < p.sector + count; ++sector) {
+  for (uint64_t sector = p.sector, end = p.sector + count; sector < end;) {
     const uint64_t within = sector % kChunkSectors;
-    if (c == nullptr || within == 0) c = &chunk(sector / kChunkSectors);
-    const uint64_t bit = uint64_t{1} << within;
-    if ((c->present & bit) == 0) {
-      c->present |= bit;
-      ++cached_sectors_;
-    }
-    cursor.read(c->bytes.data() + within * kSectorSize, kSectorSize);
+    const uint64_t n = std::min(end - sector, kChunkSectors - within);
+    Chunk& c = chunk(sector / kChunkSectors);
+    const uint64_t bits = (n == kChunkSectors ? ~uint64_t{0} : (uint64_t{1} << n) - 1) << within;
+    cached_sectors_ += static_cast<uint64_t>(std::popcount(bits & ~c.present));
+    c.present |= bits;
+    cursor.read(c.bytes.data() + within * kSectorSize, n * kSectorSize);
+    sector += n;
   }
   return DiskStatus::kOk;
 }
@@ -210,7 +214,7 @@ FaultyDisk::Chunk& FaultyDisk::chunk(uint64_t index) {
   auto [it, made] = cache_.try_emplace(index);
   if (made) {
     if (spare_chunks_.empty()) {
-      it->second = std::make_unique<Chunk>();
+      it->second = std::make_unique_for_overwrite<Chunk>();  // present says what is valid
     } else {
       it->second = std::move(spare_chunks_.back());
       spare_chunks_.pop_back();
