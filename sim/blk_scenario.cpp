@@ -38,6 +38,7 @@ using model::backends::DiskStatus;
 
 constexpr uint64_t kSectors = BlkStack::kSectors;
 constexpr uint32_t kMaxSectorsPerRequest = 64;
+constexpr uint32_t kMaxPieces = 8;  // scatter-gather pieces per request
 constexpr size_t kSlots = 48;
 constexpr uint64_t kAllSlots = (uint64_t{1} << kSlots) - 1;  // a bit per slot
 static_assert(kSlots < 64);
@@ -226,7 +227,7 @@ class BlkScenario {
     // 1..8 pieces with random cut points, each starting at a random offset
     // inside the slot's area (DMA-1: no alignment).
     const uint32_t bytes = count * 512;
-    const auto pieces = static_cast<uint32_t>(1 + work_.below(std::min<uint32_t>(8, bytes)));
+    const auto pieces = static_cast<uint32_t>(1 + work_.below(std::min(kMaxPieces, bytes)));
     std::vector<uint32_t>& cuts = cuts_;  // scratch, reused per request
     cuts.assign({0, bytes});
     for (uint32_t i = 1; i < pieces; ++i) cuts.push_back(static_cast<uint32_t>(1 + work_.below(bytes - 1)));
@@ -311,7 +312,12 @@ class BlkScenario {
   // holds them, else gathered into scratch_.
   template <typename Fn>
   void for_each_sector(const Slot& slot, Fn&& fn) {
-    std::array<Part, 8> parts;  // a sector spans at most all 8 pieces
+    std::array<uint8_t*, kMaxPieces> host;  // each piece's bytes, translated once
+    for (size_t k = 0; k < slot.sg.size(); ++k) {
+      host[k] = m_.memory.translate(slot.sg[k].addr, slot.sg[k].len);
+      if (host[k] == nullptr) throw SafetyFailure("a request buffer left guest RAM");
+    }
+    std::array<Part, kMaxPieces> parts;  // a sector spans at most all pieces
     size_t piece = 0;
     uint32_t within = 0;  // bytes of the piece already visited
     for (uint32_t i = 0; i < slot.req.sector_count; ++i) {
@@ -319,9 +325,7 @@ class BlkScenario {
       for (uint32_t done = 0; done < 512;) {
         const w7::BlkSgElement& e = slot.sg[piece];
         const uint32_t n = std::min<uint32_t>(e.len - within, 512 - done);
-        uint8_t* host = m_.memory.translate(e.addr + within, n);
-        if (host == nullptr) throw SafetyFailure("a request buffer left guest RAM");
-        parts[count++] = Part{e.addr + within, host, n};
+        parts[count++] = Part{e.addr + within, host[piece] + within, n};
         done += n;
         within += n;
         if (within == e.len) {
