@@ -1,8 +1,12 @@
 #include "model/memory/guest_memory.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
 
 #include "model/memory/copy_bytes.hpp"
 
@@ -19,9 +23,89 @@ std::string_view to_string(MemError e) {
   return "unknown";
 }
 
+namespace {
+
+// RAM mappings released on this thread, kept for the next add_ram of the
+// same size. A simulation sweep builds and drops a machine per seed, and
+// faulting its pages in again (a page fault costs microseconds in a VM) cost
+// more than clearing the pages it had touched.
+//
+// Trivially destructible, so a GuestMemory destroyed late in the thread's
+// (or the process's) exit still finds it; SpareRamCloser unmaps what it
+// keeps when the thread ends, and from then on releases unmap at once.
+struct SpareRam {
+  struct Mapping {
+    uint8_t* host;
+    uint64_t size;
+  };
+  std::array<Mapping, 4> kept;
+  size_t count;
+  bool closed;
+};
+thread_local SpareRam spare_ram{};
+// Larger mappings (a sparse 64 GiB guest) are rare, and cheaper to unmap.
+constexpr uint64_t kMaxSpareBytes = uint64_t{1} << 30;
+
+struct SpareRamCloser {
+  ~SpareRamCloser() {
+    for (size_t i = 0; i < spare_ram.count; ++i) munmap(spare_ram.kept[i].host, spare_ram.kept[i].size);
+    spare_ram.count = 0;
+    spare_ram.closed = true;
+  }
+};
+
+// A zeroed mapping of `size` bytes kept from an earlier release, or null.
+uint8_t* take_spare_ram(uint64_t size) {
+  SpareRam& s = spare_ram;
+  for (size_t i = 0; i < s.count; ++i) {
+    if (s.kept[i].size == size) {
+      uint8_t* host = s.kept[i].host;
+      s.kept[i] = s.kept[--s.count];
+      return host;
+    }
+  }
+  return nullptr;
+}
+
+// Makes the whole mapping read as zero again: resident pages are cleared in
+// place (no fault when touched again), the others, which may be swapped
+// out, are dropped.
+bool clear_backed(uint8_t* host, uint64_t size) {
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (page == 0 || size % page != 0) return false;
+  std::vector<unsigned char> resident(size / page);
+  if (mincore(host, size, resident.data()) != 0) return false;
+  for (size_t i = 0; i < resident.size();) {
+    const bool in = (resident[i] & 1) != 0;
+    size_t end = i + 1;
+    while (end < resident.size() && ((resident[end] & 1) != 0) == in) ++end;
+    uint8_t* at = host + i * page;
+    const size_t bytes = (end - i) * page;
+    if (in) {
+      std::memset(at, 0, bytes);
+    } else if (madvise(at, bytes, MADV_DONTNEED) != 0) {
+      return false;
+    }
+    i = end;
+  }
+  return true;
+}
+
+void release_ram(uint8_t* host, uint64_t size) {
+  static thread_local SpareRamCloser closer;  // made on first release, runs at thread end
+  SpareRam& s = spare_ram;
+  if (s.closed || s.count == s.kept.size() || size > kMaxSpareBytes || !clear_backed(host, size)) {
+    munmap(host, size);
+    return;
+  }
+  s.kept[s.count++] = SpareRam::Mapping{host, size};
+}
+
+}  // namespace
+
 GuestMemory::~GuestMemory() {
   for (const Region& r : regions_) {
-    if (r.owned) munmap(r.host, r.size);
+    if (r.owned) release_ram(r.host, r.size);
   }
 }
 
@@ -30,12 +114,16 @@ MemError GuestMemory::add_ram(uint64_t gpa, uint64_t size) {
       size > SIZE_MAX) {
     return MemError::kBadRegion;
   }
-  // Reserve without committing: pages are backed on first touch.
-  void* host = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (host == MAP_FAILED) return MemError::kHostNoMemory;
-  const MemError e = add_region(Region{gpa, size, static_cast<uint8_t*>(host), true});
-  if (e != MemError::kOk) munmap(host, size);
+  uint8_t* host = take_spare_ram(size);
+  if (host == nullptr) {
+    // Reserve without committing: pages are backed on first touch.
+    void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return MemError::kHostNoMemory;
+    host = static_cast<uint8_t*>(m);
+  }
+  const MemError e = add_region(Region{gpa, size, host, true});
+  if (e != MemError::kOk) release_ram(host, size);
   return e;
 }
 

@@ -104,6 +104,28 @@ TEST_CASE("memory: 64 GiB of RAM is sparse and reads zero until written",
   CHECK(read_back(mem, k4G + 64, 64) == std::vector<uint8_t>(64, 0));
 }
 
+TEST_CASE("memory: RAM added again after a release reads zero, the touched pages too",
+          "[memory][DMA-2]") {
+  // A released mapping is kept for the next add_ram of its size (a sweep
+  // builds a machine per seed); it must come back as fresh RAM.
+  constexpr uint64_t kSize = 4 << 20;
+  const uint8_t* first_host = nullptr;
+  {
+    GuestMemory mem;
+    REQUIRE(mem.add_ram(0, kSize) == MemError::kOk);
+    const std::vector<uint8_t> ones(3 * kPage + 5, 0xFF);
+    REQUIRE(mem.write(kPage - 2, ones.data(), ones.size()) == MemError::kOk);
+    REQUIRE(mem.write_obj(kSize - 1, uint8_t{0x5A}) == MemError::kOk);
+    first_host = mem.translate(0, 1);
+  }
+  GuestMemory mem;
+  REQUIRE(mem.add_ram(0, kSize) == MemError::kOk);
+  CHECK(mem.translate(0, 1) == first_host);  // the kept mapping, not a new one
+  const std::vector<uint8_t> back = read_back(mem, 0, kSize);
+  const auto nonzero = std::find_if(back.begin(), back.end(), [](uint8_t b) { return b != 0; });
+  CHECK(nonzero - back.begin() == static_cast<std::ptrdiff_t>(kSize));  // else: the first stale byte
+}
+
 TEST_CASE("memory: an access spanning two adjacent regions works", "[memory][DMA-1]") {
   GuestMemory mem;
   // Adjacent at 4 GiB: the classic low-RAM / high-RAM boundary.
