@@ -1,27 +1,41 @@
 #include "model/pci/pci_bus.hpp"
 
+#include <algorithm>
+
 namespace aerov::model::pci {
+
+namespace {
+
+// The function attached at `key`, or nullptr.
+PciFunction* attached(const std::vector<std::pair<uint16_t, PciFunction*>>& functions, uint16_t key) {
+  const auto it = std::lower_bound(functions.begin(), functions.end(), key,
+                                   [](const auto& entry, uint16_t k) { return entry.first < k; });
+  return it != functions.end() && it->first == key ? it->second : nullptr;
+}
+
+}  // namespace
 
 PciError PciBus::attach(Bdf bdf, PciFunction* function) {
   if (!bdf.valid()) return PciError::kBadBdf;
   if (function == nullptr) return PciError::kNullFunction;
-  if (!functions_.try_emplace(bdf.key(), function).second) return PciError::kOccupied;
+  if (attached(functions_, bdf.key()) != nullptr) return PciError::kOccupied;
+  functions_.emplace_back(bdf.key(), function);
+  std::sort(functions_.begin(), functions_.end());
   devices_.set(bdf.key() / Bdf::kFunctionCount);
   return PciError::kOk;
 }
 
 PciFunction* PciBus::find(Bdf bdf) const {
   if (!bdf.valid() || !devices_.test(bdf.key() / Bdf::kFunctionCount)) return nullptr;
-  const auto it = functions_.find(bdf.key());
-  if (it == functions_.end()) return nullptr;
-  if (bdf.function == 0) return it->second;
-  const auto f0 = functions_.find(Bdf{bdf.bus, bdf.device, 0}.key());
-  if (f0 == functions_.end()) return nullptr;
-  const bool multi_function = f0->second->config().header_type() & reg::kHeaderTypeMultiFunction;
-  return multi_function ? it->second : nullptr;
+  PciFunction* function = attached(functions_, bdf.key());
+  if (function == nullptr || bdf.function == 0) return function;
+  const PciFunction* f0 = attached(functions_, Bdf{bdf.bus, bdf.device, 0}.key());
+  if (f0 == nullptr) return nullptr;
+  const bool multi_function = f0->config().header_type() & reg::kHeaderTypeMultiFunction;
+  return multi_function ? function : nullptr;
 }
 
-uint32_t PciBus::config_read(Bdf bdf, uint16_t offset, unsigned width) const {
+uint32_t PciBus::present_config_read(Bdf bdf, uint16_t offset, unsigned width) const {
   PciFunction* function = find(bdf);
   if (function == nullptr) return static_cast<uint32_t>(all_ones(width));
   return function->config_read(offset, width);

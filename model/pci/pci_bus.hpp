@@ -22,8 +22,8 @@
 
 #include <bitset>
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "model/pci/bdf.hpp"
@@ -47,7 +47,14 @@ class PciBus {
   // The function at bdf if it is visible to software, else nullptr.
   PciFunction* find(Bdf bdf) const;
 
-  uint32_t config_read(Bdf bdf, uint16_t offset, unsigned width) const;
+  // Inline: an enumerator probes all 8192 bus:device slots, and most
+  // answer from devices_ alone.
+  uint32_t config_read(Bdf bdf, uint16_t offset, unsigned width) const {
+    if (!bdf.valid() || !devices_[bdf.key() / Bdf::kFunctionCount]) {
+      return static_cast<uint32_t>(all_ones(width));
+    }
+    return present_config_read(bdf, offset, width);
+  }
   void config_write(Bdf bdf, uint16_t offset, unsigned width, uint32_t value);
 
   std::optional<MmioTarget> decode(uint64_t address, unsigned width) const;
@@ -61,12 +68,14 @@ class PciBus {
     uint64_t size = 0;
     MmioTarget target;  // offset unused
   };
+  uint32_t present_config_read(Bdf bdf, uint16_t offset, unsigned width) const;
   uint64_t decode_epoch() const;
   void rebuild_windows() const;
 
-  std::map<uint16_t, PciFunction*> functions_;  // by Bdf::key(): scan order
-  // Bit (Bdf::key() >> 3) set: that bus:device has a function attached. An
-  // enumerator probes all 8192 of them; most answer from this bit.
+  // (Bdf::key(), function), sorted by key: scan order. A vector, as every
+  // MMIO access walks it for decode_epoch().
+  std::vector<std::pair<uint16_t, PciFunction*>> functions_;
+  // Bit (Bdf::key() >> 3) set: that bus:device has a function attached.
   std::bitset<(1u << 16) / Bdf::kFunctionCount> devices_;
   // Enabled BARs of visible functions in decode order, valid while
   // decode_epoch() equals windows_epoch_.

@@ -7,10 +7,6 @@ namespace aerov::model::pci {
 
 namespace {
 
-constexpr bool valid_mmio_width(unsigned width) {
-  return width == 1 || width == 2 || width == 4 || width == 8;
-}
-
 constexpr uint16_t bar_register(uint8_t index) { return static_cast<uint16_t>(reg::kBar0 + 4 * index); }
 
 }  // namespace
@@ -73,12 +69,6 @@ void PciFunction::config_write(uint16_t offset, unsigned width, uint32_t value) 
   if (!ConfigSpace::access_ok(offset, width)) return;
   config_.write(offset, width, value);
   on_config_write(offset, width, value);
-}
-
-bool PciFunction::bar_contains(uint8_t bar, uint64_t offset, unsigned width) const {
-  if (bar >= kBarCount || !bars_[bar] || !valid_mmio_width(width)) return false;
-  const uint64_t size = bars_[bar]->size;
-  return offset < size && width <= size - offset;  // no overflow: offset < size
 }
 
 uint64_t PciFunction::mmio_read(uint8_t bar, uint64_t offset, unsigned width) {

@@ -76,7 +76,14 @@ class PciFunction {
   // and writes are dropped; mmio_write returns whether it was forwarded.
   uint64_t mmio_read(uint8_t bar, uint64_t offset, unsigned width);
   bool mmio_write(uint8_t bar, uint64_t offset, unsigned width, uint64_t value);
-  bool bar_contains(uint8_t bar, uint64_t offset, unsigned width) const;
+  // Inline: every BAR access asks, in the bus's decode and here.
+  bool bar_contains(uint8_t bar, uint64_t offset, unsigned width) const {
+    if (bar >= kBarCount || !bars_[bar] || !(width == 1 || width == 2 || width == 4 || width == 8)) {
+      return false;
+    }
+    const uint64_t size = bars_[bar]->size;
+    return offset < size && width <= size - offset;  // no overflow: offset < size
+  }
 
  protected:
   // Default device: BAR reads 0, writes ignored (contract BAR-3's choice).
