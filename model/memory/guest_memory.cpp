@@ -67,9 +67,12 @@ uint8_t* take_spare_ram(uint64_t size) {
   return nullptr;
 }
 
+bool all_zero(const uint8_t* p, size_t n) { return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
+
 // Makes the whole mapping read as zero again: resident pages are cleared in
 // place (no fault when touched again), the others, which may be swapped
-// out, are dropped.
+// out, are dropped. A page that was only read maps the kernel's shared
+// zero page: it is checked, not written (a write would copy it).
 bool clear_backed(uint8_t* host, uint64_t size) {
   const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   if (page == 0 || size % page != 0) return false;
@@ -82,7 +85,9 @@ bool clear_backed(uint8_t* host, uint64_t size) {
     uint8_t* at = host + i * page;
     const size_t bytes = (end - i) * page;
     if (in) {
-      std::memset(at, 0, bytes);
+      for (uint8_t* p = at; p != at + bytes; p += page) {
+        if (!all_zero(p, page)) std::memset(p, 0, page);
+      }
     } else if (madvise(at, bytes, MADV_DONTNEED) != 0) {
       return false;
     }
