@@ -25,10 +25,10 @@ std::string_view to_string(MemError e) {
 
 namespace {
 
-// RAM mappings released on this thread, kept for the next add_ram of the
-// same size. A simulation sweep builds and drops a machine per seed, and
-// faulting its pages in again (a page fault costs microseconds in a VM) cost
-// more than clearing the pages it had touched.
+// The last RAM mappings released on this thread, kept for the next add_ram
+// of the same size, which clears them. A simulation sweep builds and drops
+// a machine per seed, and faulting its pages in again (a page fault costs
+// microseconds in a VM) cost more than clearing the pages it had touched.
 //
 // Trivially destructible, so a GuestMemory destroyed late in the thread's
 // (or the process's) exit still finds it; SpareRamCloser unmaps what it
@@ -38,9 +38,14 @@ struct SpareRam {
     uint8_t* host;
     uint64_t size;
   };
-  std::array<Mapping, 4> kept;
+  std::array<Mapping, 4> kept;  // oldest first
   size_t count;
   bool closed;
+
+  void drop(size_t i) {
+    for (++i; i < count; ++i) kept[i - 1] = kept[i];
+    --count;
+  }
 };
 thread_local SpareRam spare_ram{};
 // Larger mappings (a sparse 64 GiB guest) are rare, and cheaper to unmap.
@@ -53,19 +58,6 @@ struct SpareRamCloser {
     spare_ram.closed = true;
   }
 };
-
-// A zeroed mapping of `size` bytes kept from an earlier release, or null.
-uint8_t* take_spare_ram(uint64_t size) {
-  SpareRam& s = spare_ram;
-  for (size_t i = 0; i < s.count; ++i) {
-    if (s.kept[i].size == size) {
-      uint8_t* host = s.kept[i].host;
-      s.kept[i] = s.kept[--s.count];
-      return host;
-    }
-  }
-  return nullptr;
-}
 
 bool all_zero(const uint8_t* p, size_t n) { return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
 
@@ -96,12 +88,31 @@ bool clear_backed(uint8_t* host, uint64_t size) {
   return true;
 }
 
+// A mapping of `size` bytes kept from an earlier release, zeroed, or null.
+uint8_t* take_spare_ram(uint64_t size) {
+  SpareRam& s = spare_ram;
+  for (size_t i = 0; i < s.count; ++i) {
+    if (s.kept[i].size == size) {
+      uint8_t* host = s.kept[i].host;
+      s.drop(i);
+      if (clear_backed(host, size)) return host;
+      munmap(host, size);
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
 void release_ram(uint8_t* host, uint64_t size) {
   static thread_local SpareRamCloser closer;  // made on first release, runs at thread end
   SpareRam& s = spare_ram;
-  if (s.closed || s.count == s.kept.size() || size > kMaxSpareBytes || !clear_backed(host, size)) {
+  if (s.closed || size > kMaxSpareBytes) {
     munmap(host, size);
     return;
+  }
+  if (s.count == s.kept.size()) {  // the oldest goes
+    munmap(s.kept[0].host, s.kept[0].size);
+    s.drop(0);
   }
   s.kept[s.count++] = SpareRam::Mapping{host, size};
 }
