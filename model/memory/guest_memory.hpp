@@ -47,7 +47,10 @@ class GuestMemory {
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
 
-  // Adds zero-filled RAM at [gpa, gpa + size); both page-aligned.
+  // Adds zero-filled RAM at [gpa, gpa + size); both page-aligned. The host
+  // memory is reserved, backed on first touch; RAM a GuestMemory of this
+  // thread released is reused (cleared), so machine after machine does not
+  // fault the same pages in again.
   MemError add_ram(uint64_t gpa, uint64_t size);
   // Maps host memory the caller owns and keeps alive (e.g. a vhost-user
   // memfd region) at [gpa, gpa + size). host and gpa must agree modulo
